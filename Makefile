@@ -1,0 +1,38 @@
+# carpentry-kit: `make run` runs the first benchmark end to end; `make test` runs the whole test suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip -q --disable-pip-version-check
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: run test lint exercises book bench browser clean
+
+$(BIN)/carpentry: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install torch==2.13.0
+	$(PIP) install -c constraints.txt -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/carpentry
+
+run: $(BIN)/carpentry  ## validate and rate the shipped specs, then run the first benchmark
+	$(BIN)/carpentry validate carpentry_kit/examples/*.yaml
+	$(BIN)/carpentry rate carpentry_kit/examples/digits-mlp.yaml
+	$(BIN)/carpentry run carpentry_kit/examples/digits-mlp.yaml --out results
+
+browser:  ## Debian's chromium for the browser tests (CI runs as root)
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: $(BIN)/carpentry browser  ## lint, then the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/carpentry
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check carpentry_kit tests benchmarks
+
+bench: $(BIN)/carpentry  ## the speed and memory targets; figures go in the README
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) results book/_build .pytest_cache .ruff_cache

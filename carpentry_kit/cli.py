@@ -1,0 +1,76 @@
+"""The ``carpentry`` command line: one sub-command per stage of the data path.
+
+Each sub-command lives in its own module, imported only when that command runs, so ``carpentry --help``
+stays fast. A command module defines ``add_arguments(parser)`` and ``main(args) -> int``.
+Exit codes: 0 ok (a run: VALID), 1 a run is INVALID, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Order is the order `carpentry --help` shows.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "new": ("carpentry_kit.cli_spec", "write a commented starter spec"),
+    "validate": ("carpentry_kit.cli_spec", "check one or more specs and report every problem"),
+    "rate": ("carpentry_kit.cli_spec", "score a spec against the six-category rubric, with advice"),
+    "schema": ("carpentry_kit.cli_spec", "print the JSON Schema of the spec format (for editors)"),
+    "export": ("carpentry_kit.cli_spec", "export a spec as an MLCommons Science collection entry"),
+    "import": ("carpentry_kit.cli_spec", "turn an MLCommons Science collection entry into a spec skeleton"),
+    "workloads": ("carpentry_kit.cli_run", "list the registered workloads and their parameters"),
+    "run": ("carpentry_kit.cli_run", "run a spec: timing, energy, validity, results with provenance"),
+    "sweep": ("carpentry_kit.cli_explore", "run a spec over a grid of overrides (locally or on Dask)"),
+    "compare": ("carpentry_kit.cli_explore", "compare stored results against a baseline, with CIs"),
+    "report": ("carpentry_kit.cli_explore", "write a self-contained HTML report of a results directory"),
+    "doctor": ("carpentry_kit.doctor", "check this machine is ready for the workshop"),
+    "grade": ("carpentry_kit.grading", "autograde nbgrader submissions, each one isolated"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="carpentry",
+        description="AI Benchmark Carpentry: write, run, rate and publish benchmark specifications.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    wanted = sys.argv[1] if len(sys.argv) > 1 else None
+    for name, (module, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if name == wanted:  # import only the module of the command being run
+            _command_module(name).add_arguments(sub, name)
+    return parser
+
+
+def _command_module(name: str):
+    return importlib.import_module(COMMANDS[name][0])
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("carpentry-kit")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is not None:
+        sys.argv = ["carpentry", *argv]
+    parser = build_parser()
+    args = parser.parse_args(sys.argv[1:])
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(_command_module(args.command).run_command(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
