@@ -1,0 +1,104 @@
+"""Statistics against distributions whose median, quantiles and spread are known."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from carpentry_kit.stats import bootstrap_ci, bootstrap_ratio_ci, median_ci, summarize
+
+
+def test_normal_sample_matches_known_quantiles():
+    rng = np.random.default_rng(1)
+    summary = summarize(rng.normal(10.0, 2.0, size=20_000))
+    assert summary.median == pytest.approx(10.0, abs=0.05)
+    assert summary.mean == pytest.approx(10.0, abs=0.05)
+    assert summary.stdev == pytest.approx(2.0, rel=0.02)
+    assert summary.iqr == pytest.approx(2 * 0.6744898 * 2.0, rel=0.03)  # normal IQR = 1.349 sigma
+    assert summary.mad == pytest.approx(0.6744898 * 2.0, rel=0.03)
+    assert summary.p90 == pytest.approx(10.0 + 1.2815516 * 2.0, abs=0.1)  # 4 standard errors
+    assert summary.p50 == summary.median
+    assert summary.ci_low < 10.0 < summary.ci_high
+    assert summary.ci_high - summary.ci_low < 0.1
+
+
+def test_exponential_sample_matches_known_quantiles():
+    rng = np.random.default_rng(2)
+    summary = summarize(rng.exponential(1.0, size=20_000))
+    assert summary.median == pytest.approx(math.log(2), abs=0.03)
+    assert summary.p90 == pytest.approx(math.log(10), rel=0.04)
+    assert summary.p99 == pytest.approx(math.log(100), rel=0.08)
+    assert summary.unstable  # stdev equals the mean: far too noisy
+
+
+@pytest.mark.parametrize("n", [9, 25, 60])
+def test_median_ci_covers_true_median_at_least_95_percent(n):
+    rng = np.random.default_rng(n)
+    trials = 2000
+    covered = 0
+    for _ in range(trials):
+        low, high = median_ci(rng.exponential(1.0, size=n))
+        covered += low <= math.log(2) <= high
+    assert covered / trials >= 0.93  # exact coverage >= 95%; slack for the finite number of trials
+
+
+def test_median_ci_uses_order_statistics_when_possible():
+    values = np.arange(1.0, 10.0)  # n = 9: P(Bin(9, .5) <= 1) = 0.0195 <= 0.025, so ranks 2 and 8
+    assert median_ci(values) == (2.0, 8.0)
+
+
+def test_small_n_falls_back_to_reproducible_bootstrap():
+    values = [1.0, 1.2, 0.9, 1.1]
+    first = median_ci(values)
+    assert first == median_ci(values)
+    assert 0.9 <= first[0] <= first[1] <= 1.2
+
+
+def test_single_sample_and_stability_rule():
+    one = summarize([3.0])
+    assert (one.n, one.median, one.ci_low, one.ci_high, one.stdev, one.unstable) == (
+        1,
+        3.0,
+        3.0,
+        3.0,
+        0.0,
+        False,
+    )
+    assert not summarize([1.0, 1.01, 0.99, 1.02, 1.0]).unstable
+    assert summarize([1.0, 1.5, 0.7, 1.3, 1.0]).unstable
+
+
+def test_to_dict_has_record_fields_and_optional_samples():
+    summary = summarize([1.0, 2.0, 3.0])
+    stats = summary.to_dict()
+    expected = {"n", "median", "mean", "stdev", "iqr", "mad", "min", "max", "p50", "p90", "p99"}
+    assert expected | {"ci_low", "ci_high", "unstable"} == set(stats)
+    assert summary.to_dict(samples=True)["samples"] == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("bad", [[], [1.0, float("nan")]])
+def test_bad_samples_are_refused_with_a_message(bad):
+    with pytest.raises(ValueError, match="samples"):
+        summarize(bad)
+
+
+def test_bootstrap_ratio_ci_detects_a_real_difference_and_not_a_fake_one():
+    rng = np.random.default_rng(3)
+    slow = rng.normal(2.0, 0.1, size=30)
+    fast = rng.normal(1.0, 0.05, size=30)
+    ratio, low, high = bootstrap_ratio_ci(slow, fast)
+    assert ratio == pytest.approx(np.median(slow) / np.median(fast))
+    assert 1.0 < low <= ratio <= high
+    same_a, same_b = rng.normal(1.0, 0.1, size=30), rng.normal(1.0, 0.1, size=30)
+    _, low, high = bootstrap_ratio_ci(same_a, same_b)
+    assert low < 1.0 < high
+
+
+def test_bootstrap_ci_of_mean_contains_the_mean():
+    rng = np.random.default_rng(4)
+    values = rng.normal(5.0, 1.0, size=200)
+    low, high = bootstrap_ci(values, np.mean)
+    assert low < values.mean() < high
+    assert high - low == pytest.approx(2 * 1.96 / math.sqrt(200), rel=0.25)
