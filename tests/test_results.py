@@ -1,0 +1,139 @@
+"""The results store: round trips, atomic appends under SIGKILL, truncated and corrupt lines, the frame."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import pytest
+
+from carpentry_kit.results import FRAME_COLUMNS, ResultStore, RunRecord, load_results, upgrade_record
+from carpentry_kit.stats import summarize
+
+
+def make_record(value: float = 1.0, **changes) -> RunRecord:
+    stats = summarize([value, value * 1.1, value * 0.9])
+    metric = {"kind": "performance", "unit": "s", "goal": "minimize", "target": None, "value": stats.median}
+    metric.update(stats=stats.to_dict(), samples=list(stats.samples))
+    fields = dict(
+        benchmark="demo",
+        spec_hash="abc123",
+        spec={"benchmark": {"name": "demo"}},
+        scenario="offline",
+        device="cpu",
+        validity="VALID",
+        metrics={"latency_s": metric},
+        energy={"method": "estimate", "measured": False, "total_j": 2.0},
+    )
+    fields.update(changes)
+    return RunRecord(**fields)
+
+
+def test_append_and_read_back(tmp_path):
+    store = ResultStore(tmp_path)
+    first, second = make_record(1.0), make_record(2.0, overrides={"task.params.size": 64})
+    store.append(first)
+    store.append(second)
+    records = store.records()
+    assert [r["run_id"] for r in records] == [first.run_id, second.run_id]
+    assert records[1]["metrics"]["latency_s"]["value"] == pytest.approx(2.0)
+    assert all(line.endswith("\n") for line in store.path.read_text().splitlines(keepends=True))
+
+
+def test_load_results_is_tidy_with_override_columns_and_samples(tmp_path):
+    store = ResultStore(tmp_path)
+    store.append(make_record(1.0))
+    store.append(make_record(2.0, overrides={"task.params.size": 64}))
+    frame = load_results(tmp_path)
+    assert list(frame.columns) == FRAME_COLUMNS + ["task.params.size"]
+    assert len(frame) == 2
+    assert frame["energy_method"].tolist() == ["estimate", "estimate"]
+    assert frame["task.params.size"].iloc[1] == 64
+    assert frame["median"].tolist() == pytest.approx([1.0, 2.0])
+    with_samples = load_results(tmp_path, samples=True)
+    assert with_samples["samples"].iloc[0] == pytest.approx([1.0, 1.1, 0.9])
+
+
+def test_truncated_last_line_is_skipped_with_a_warning_and_cut_on_next_append(tmp_path):
+    store = ResultStore(tmp_path)
+    store.append(make_record(1.0))
+    with open(store.path, "a") as handle:
+        handle.write(make_record(5.0).to_json_line()[:40])  # a writer killed mid-line
+    with pytest.warns(UserWarning, match=r"runs.jsonl:2: skipped a truncated last line"):
+        assert len(store.records()) == 1
+    with pytest.warns(UserWarning, match="removed a truncated last line"):
+        store.append(make_record(3.0))
+    values = [r["metrics"]["latency_s"]["value"] for r in store.records()]
+    assert values == pytest.approx([1.0, 3.0])
+
+
+def test_corrupt_line_is_a_one_line_error_with_file_and_line(tmp_path):
+    from carpentry_kit.spec import UsageError
+
+    store = ResultStore(tmp_path)
+    store.append(make_record(1.0))
+    with open(store.path, "a") as handle:
+        handle.write("{not json}\n")
+    with pytest.raises(UsageError, match=r"runs.jsonl:2: corrupt record .* remove or fix that line") as error:
+        store.records()
+    assert "\n" not in str(error.value)
+
+
+def test_missing_directory_is_a_usage_error(tmp_path):
+    from carpentry_kit.spec import UsageError
+
+    with pytest.raises(UsageError, match="no such results directory"):
+        load_results(tmp_path / "nowhere")
+
+
+def test_record_versions_are_checked():
+    current = make_record().to_dict()
+    assert upgrade_record(current) == current
+    with pytest.raises(ValueError, match="newer"):
+        upgrade_record(dict(current, record_version=99))
+    with pytest.raises(ValueError, match="record_version"):
+        upgrade_record({"benchmark": "x"})
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {root!r})
+    from tests.test_results import make_record
+    from carpentry_kit.results import ResultStore
+    store = ResultStore({directory!r})
+    padding = "x" * 20000  # big lines make a kill during a write likely
+    for index in range(100000):
+        store.append(make_record(float(index + 1), error=padding))
+        print(index, flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("writers", [1, 3])
+def test_sigkill_while_appending_leaves_every_complete_record_loadable(tmp_path, writers):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = WRITER.format(root=root, directory=str(tmp_path))
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(writers)
+    ]
+    for process in processes:  # wait until each has written something
+        process.stdout.readline()
+    time.sleep(0.3)
+    for process in processes:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    store = ResultStore(tmp_path)
+    with warnings.catch_warnings(record=True):  # a truncated last line is allowed, and skipped
+        records = store.records()
+    assert len(records) >= writers
+    lines = [line for line in store.path.read_text().splitlines(keepends=True) if line.endswith("\n")]
+    assert len(records) == len(lines)
+    assert all(json.loads(line)["error"] == "x" * 20000 for line in lines)
