@@ -28,6 +28,18 @@ _NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+class FieldError(ValueError):
+    """A model-level check that failed because of one field: ``loc`` is that field's path in the model.
+
+    pydantic reports model validators at the model's own location; ``carpentry_kit.spec`` appends ``loc``
+    so the error points at the field (and its line in the YAML), e.g. ``metrics[1].name``.
+    """
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
 class _Section(BaseModel):
     """Base of every section: unknown keys are errors, values are checked on assignment."""
 
@@ -132,7 +144,9 @@ class Dataset(_Section):
             return value
         if value.startswith(("http://", "https://")) or not re.match(r"^[a-z][a-z0-9+.-]*:", value):
             return value
-        raise ValueError(f"'{value}' is not a source — use builtin:<name>, a relative path, or an http(s) URL")
+        raise ValueError(
+            f"'{value}' is not a source — use builtin:<name>, a relative path, or an http(s) URL"
+        )
 
     @field_validator("sha256")
     @classmethod
@@ -153,7 +167,9 @@ class Dataset(_Section):
     @model_validator(mode="after")
     def _checksum_needed(self) -> Dataset:
         if not self.source.startswith("builtin:") and self.sha256 is None:
-            raise ValueError("sha256 is required for a path or URL source — add `sha256: <64 hex digits>`")
+            raise FieldError(
+                ("sha256",), "sha256 is required for a path or URL source — add `sha256: <64 hex digits>`"
+            )
         return self
 
 
@@ -185,7 +201,9 @@ class Constraints(_Section):
 
 class Adaptive(_Section):
     enabled: bool = False
-    rel_ci_width: float = Field(0.05, gt=0, lt=1, description="Stop when the 95% CI of the median is this narrow.")
+    rel_ci_width: float = Field(
+        0.05, gt=0, lt=1, description="Stop when the 95% CI of the median is this narrow."
+    )
     max_repeats: int = Field(50, ge=1)
 
 
@@ -228,12 +246,18 @@ class Spec(_Section):
     @model_validator(mode="after")
     def _cross_checks(self) -> Spec:
         names = [metric.name for metric in self.metrics]
-        duplicated = sorted({name for name in names if names.count(name) > 1})
-        if duplicated:
-            raise ValueError(f"metric names must be unique — '{duplicated[0]}' appears more than once")
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise FieldError(
+                    ("metrics", index, "name"),
+                    f"metric '{name}' is declared twice (first as metrics[{names.index(name)}])"
+                    " — give each metric a unique name or remove the repeat",
+                )
         if self.protocol.scenario == "time-to-quality" and self.quality_target() is None:
-            raise ValueError(
-                "scenario time-to-quality needs a quality metric with a target — add `target:` to one"
+            raise FieldError(
+                ("protocol", "scenario"),
+                "scenario time-to-quality needs a quality metric with a target"
+                " — add `target:` to a metric of kind quality",
             )
         return self
 
