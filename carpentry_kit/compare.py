@@ -1,0 +1,358 @@
+"""Compare stored results against a baseline: ratio of medians with a bootstrap confidence interval.
+
+``compare(results, baseline)`` reads the tidy results frame (``load_results(dir, samples=True)``), groups
+the runs into *configurations* (one per distinct set of override values) and, per configuration and
+metric, divides the median of the pooled raw samples by the baseline's median. The 95% interval comes
+from resampling the raw samples of both sides (fixed seed, so the table is reproducible); a difference is
+``significant`` when the interval excludes 1, and ``better`` follows the metric's goal (a smaller latency
+is better, a larger throughput is better).
+
+The baseline is a dict ``{"task.params.size": 256}`` (a key may be shortened to its last part, ``size``),
+a string ``"size=256"``, or a pandas query (``"`task.params.size` == 256 and device == 'cpu'"``).
+Columns that vary *inside* the baseline are held fixed: ``baseline size=256`` in a size × dtype sweep
+compares every size against size 256 **of the same dtype**.
+
+Only like is compared with like: if the benchmark, unit or kind of a metric differ — or, for an energy
+metric, how the energy was obtained — the comparison is refused and the key that differs is named.
+Nothing is re-run; everything is read from stored results.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from carpentry_kit.spec import UsageError
+from carpentry_kit.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_ratio_ci
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CONFIDENCE = 0.95
+
+# keys that must agree before two results of one metric may be compared
+_LIKE_KEYS = ("benchmark", "unit", "kind")
+_ENERGY_LIKE_KEYS = ("energy_method", "energy_measured")
+_KEY_COLUMN = "configuration"
+_QUERY_MARKERS = re.compile(r"==|!=|<|>|\band\b|\bor\b|\bin\b|`")
+_KEY_VALUE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*=(?!=)(.*)$")
+
+
+def override_columns(frame: pd.DataFrame) -> list[str]:
+    """The override-path columns of a results frame (dotted names such as ``task.params.size``)."""
+    return [column for column in frame.columns if "." in str(column)]
+
+
+def results_frame(results: pd.DataFrame | str | Path, samples: bool = True) -> pd.DataFrame:
+    """A tidy results frame: ``results`` itself, or ``load_results(results, samples=...)`` for a directory."""
+    import pandas as pd
+
+    if isinstance(results, pd.DataFrame):
+        return results
+    from carpentry_kit.results import load_results
+
+    return load_results(results, samples=samples)
+
+
+def completed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Only the rows of completed runs (failed and interrupted runs have no trustworthy figures)."""
+    return frame[frame["status"] == "completed"] if "status" in frame.columns else frame
+
+
+def check_metric(frame: pd.DataFrame, metric: str) -> None:
+    """Raise a one-line ``UsageError`` listing the valid metrics if ``metric`` is not in ``frame``."""
+    valid = sorted(frame["metric"].dropna().unique()) if "metric" in frame.columns else []
+    if metric not in valid:
+        raise UsageError(
+            f"metric: '{metric}' is not in these results — choose one of: {', '.join(valid) or '(none)'}"
+        )
+
+
+def resolve_column(frame: pd.DataFrame, key: str) -> str:
+    """The column a (possibly shortened) key names: ``size`` -> ``task.params.size`` if unambiguous."""
+    if key in frame.columns:
+        return key
+    matches = [column for column in override_columns(frame) if column.split(".")[-1] == key]
+    if len(matches) == 1:
+        return matches[0]
+    choices = ", ".join(override_columns(frame)) or "(no overrides in these results)"
+    if matches:
+        raise UsageError(
+            f"baseline: '{key}' is ambiguous — write the full path, one of: {', '.join(matches)}"
+        )
+    raise UsageError(f"baseline: '{key}' is not a column of the results — use an override path: {choices}")
+
+
+def configuration_key(row: Mapping[str, Any], by: Iterable[str]) -> str:
+    """A stable text key for the configuration of one row (missing values left out)."""
+    values = {column: _plain(row[column]) for column in by if not _missing(row[column])}
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def configuration_label(key: str) -> str:
+    """A short human label for a configuration key: ``size=256, dtype=float32`` (``default`` if none)."""
+    values = json.loads(key)
+    if not values:
+        return "default"
+    short = [column.split(".")[-1] for column in values]
+    names = short if len(set(short)) == len(short) else list(values)
+    return ", ".join(
+        f"{name}={_format_value(value)}" for name, value in zip(names, values.values(), strict=True)
+    )
+
+
+def with_configurations(frame: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
+    """``frame`` plus a ``configuration`` key column built from the ``by`` columns (default: overrides)."""
+    by = override_columns(frame) if by is None else by
+    frame = frame.copy()
+    frame[_KEY_COLUMN] = [configuration_key(row, by) for _, row in frame[by].iterrows()] if by else "{}"
+    return frame
+
+
+def pooled_samples(rows: pd.DataFrame) -> list[float]:
+    """All raw samples of the given rows (falling back to each row's headline value)."""
+    pooled: list[float] = []
+    for _, row in rows.iterrows():
+        samples = row.get("samples")
+        if isinstance(samples, (list, tuple)) and len(samples) > 0:
+            pooled.extend(float(s) for s in samples)
+        elif not _missing(row.get("value")):
+            pooled.append(float(row["value"]))
+    return pooled
+
+
+def parse_baseline(text: str | Iterable[str]) -> dict[str, Any] | str:
+    """``"size=256"`` or ``["size=256", "dtype=float32"]`` -> dict (YAML values); anything else: a query."""
+    import yaml
+
+    texts = [text] if isinstance(text, str) else list(text)
+    if len(texts) == 1 and (_QUERY_MARKERS.search(texts[0]) or not _KEY_VALUE.match(texts[0])):
+        return texts[0]
+    baseline: dict[str, Any] = {}
+    for item in texts:
+        match = _KEY_VALUE.match(item)
+        if not match:
+            raise UsageError(
+                f"--baseline: '{item}' is not key=value — write e.g. --baseline task.params.size=256"
+            )
+        baseline[match.group(1)] = yaml.safe_load(match.group(2)) if match.group(2).strip() else ""
+    return baseline
+
+
+def compare(
+    results: pd.DataFrame | str | Path,
+    baseline: Mapping[str, Any] | str,
+    metric: str | list[str] | None = None,
+    by: list[str] | None = None,
+    *,
+    confidence: float = CONFIDENCE,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> pd.DataFrame:
+    """Per configuration and metric, the ratio of medians to the baseline with a bootstrap CI.
+
+    Returns a tidy frame, one row per configuration × metric, with the ``by`` columns, ``configuration``
+    (a label), ``baseline`` (the label of the baseline it is compared with), ``metric, unit, goal,
+    baseline_median, median, ratio, ci_low, ci_high, significant, better, verdict, n_baseline, n, runs``.
+    """
+    import pandas as pd
+
+    frame = completed(results_frame(results))
+    if frame.empty:
+        raise UsageError("results: no completed runs to compare — run or sweep a spec first")
+    by = override_columns(frame) if by is None else [resolve_column(frame, column) for column in by]
+    frame = with_configurations(frame, by)
+    metrics = _chosen_metrics(frame, metric)
+    base_rows = _baseline_rows(frame, baseline)
+    strata = [column for column in by if base_rows[column].astype(str).nunique(dropna=False) > 1]
+    rows = []
+    for name in metrics:
+        metric_rows = frame[frame["metric"] == name]
+        metric_base = base_rows[base_rows["metric"] == name]
+        if metric_base.empty:
+            raise UsageError(f"baseline: has no '{name}' results — choose another baseline or --metric")
+        _check_like(metric_rows, name)
+        for key, group in metric_rows.groupby(_KEY_COLUMN, sort=True):
+            reference = _matching_baseline(metric_base, group.iloc[0], strata)
+            rows.append(_comparison_row(group, reference, key, by, (confidence, resamples, seed)))
+    return pd.DataFrame(rows)
+
+
+def _chosen_metrics(frame: pd.DataFrame, metric: str | list[str] | None) -> list[str]:
+    if metric is None:
+        return list(dict.fromkeys(frame["metric"]))
+    names = [metric] if isinstance(metric, str) else list(metric)
+    for name in names:
+        check_metric(frame, name)
+    return names
+
+
+def _baseline_rows(frame: pd.DataFrame, baseline: Mapping[str, Any] | str) -> pd.DataFrame:
+    if isinstance(baseline, str):
+        baseline = parse_baseline(baseline)
+    if isinstance(baseline, str):
+        try:
+            chosen = frame.query(baseline)
+        except Exception as error:  # pandas raises many kinds for a bad expression
+            raise UsageError(
+                f"baseline: cannot evaluate query {baseline!r} ({error}) — "
+                "quote dotted columns with backticks, e.g. `task.params.size` == 256"
+            ) from None
+        description = baseline
+    else:
+        chosen = frame
+        for key, value in baseline.items():
+            column = resolve_column(frame, key)
+            chosen = chosen[chosen[column].map(lambda cell, v=value: _same(cell, v))]
+            if chosen.empty:
+                available = sorted({_format_value(_plain(v)) for v in frame[column] if not _missing(v)})
+                raise UsageError(
+                    f"baseline: no completed run has {column}={_format_value(value)} — "
+                    f"available values: {', '.join(available) or '(none)'}"
+                )
+        description = ", ".join(f"{k}={_format_value(v)}" for k, v in baseline.items())
+    if chosen.empty:
+        raise UsageError(f"baseline: {description!r} matches no completed run — check the key and value")
+    return chosen
+
+
+def _check_like(rows: pd.DataFrame, metric: str) -> None:
+    keys = list(_LIKE_KEYS)
+    if (rows["kind"] == "energy").any():
+        keys += [key for key in _ENERGY_LIKE_KEYS if key in rows.columns]
+    for key in keys:
+        values = rows[key].astype(str).unique()
+        if len(values) > 1:
+            first = rows[rows[key].astype(str) == values[0]].iloc[0]
+            other = rows[rows[key].astype(str) == values[1]].iloc[0]
+            raise UsageError(
+                f"compare: metric '{metric}': {key} differs — '{values[0]}' (run {first['run_id']}) vs "
+                f"'{values[1]}' (run {other['run_id']}); compare only like with like: "
+                f"filter the results to one {key} first"
+            )
+
+
+def _matching_baseline(base: pd.DataFrame, row: pd.Series, strata: list[str]) -> pd.DataFrame:
+    chosen = base
+    for column in strata:
+        chosen = chosen[chosen[column].map(lambda cell, v=row[column]: _same(cell, v))]
+    return chosen
+
+
+def _comparison_row(
+    group: pd.DataFrame, reference: pd.DataFrame, key: str, by: list[str], settings: tuple[float, int, int]
+) -> dict[str, Any]:
+    first = group.iloc[0]
+    samples, base_samples = pooled_samples(group), pooled_samples(reference)
+    ratio, low, high = _ratio_interval(samples, base_samples, settings)
+    base_label = (
+        configuration_label(reference[_KEY_COLUMN].iloc[0])
+        if base_samples
+        else "none (no baseline run with the same other settings)"
+    )
+    significant = bool(not math.isnan(low) and (low > 1 or high < 1))
+    better = significant and ((ratio > 1) == (first["goal"] == "maximize"))
+    row = {column: first[column] for column in by}
+    row.update(
+        configuration=configuration_label(key),
+        baseline=base_label,
+        metric=first["metric"],
+        kind=first["kind"],
+        unit=first["unit"],
+        goal=first["goal"],
+        baseline_median=_median(base_samples),
+        median=_median(samples),
+        ratio=ratio,
+        ci_low=low,
+        ci_high=high,
+        significant=significant,
+        better=better,
+        verdict=("better" if better else "worse") if significant else "no clear difference",
+        n_baseline=len(base_samples),
+        n=len(samples),
+        runs=len(group["run_id"].unique()),
+    )
+    return row
+
+
+def _ratio_interval(
+    samples: list[float], base_samples: list[float], settings: tuple[float, int, int]
+) -> tuple[float, float, float]:
+    """Ratio of medians and its bootstrap CI; no CI unless both sides have at least two samples."""
+    import numpy as np
+
+    if not samples or not base_samples or _median(base_samples) == 0:
+        return math.nan, math.nan, math.nan
+    if len(samples) < 2 or len(base_samples) < 2:
+        return _median(samples) / _median(base_samples), math.nan, math.nan
+    confidence, resamples, seed = settings
+    return bootstrap_ratio_ci(samples, base_samples, np.median, confidence, resamples, seed)
+
+
+def format_comparison(table: pd.DataFrame) -> str:
+    """A plain-text table of a ``compare()`` result, for the terminal."""
+    header = ("configuration", "metric", "median", "baseline", "ratio", f"{CONFIDENCE:.0%} CI", "verdict")
+    lines = [header]
+    for _, row in table.iterrows():
+        lines.append(
+            (
+                str(row["configuration"]),
+                str(row["metric"]),
+                f"{_number(row['median'])} {row['unit']}",
+                f"{_number(row['baseline_median'])} {row['unit']}",
+                _number(row["ratio"]),
+                f"[{_number(row['ci_low'])}, {_number(row['ci_high'])}]",
+                str(row["verdict"]),
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    rendered = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    ]
+    rendered.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(rendered)
+
+
+def _median(values: list[float]) -> float:
+    import statistics
+
+    return statistics.median(values) if values else math.nan
+
+
+def _number(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.4g}"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _plain(value: Any) -> Any:
+    """Numpy scalars -> Python scalars; integral floats -> int (pandas turns int columns with gaps to float)."""
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _same(cell: Any, value: Any) -> bool:
+    if _missing(cell):
+        return _missing(value)
+    cell = _plain(cell)
+    if isinstance(cell, (int, float)) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(cell) == float(value)
+    return json.dumps(cell, default=str) == json.dumps(value, default=str) or str(cell) == str(value)
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)

@@ -1,0 +1,133 @@
+"""compare(): ratio of medians with bootstrap CIs, goal-aware verdicts, refusing unlike comparisons."""
+
+from __future__ import annotations
+
+import pytest
+from explore_records import make_record, write_store
+
+from carpentry_kit.compare import compare, format_comparison, parse_baseline
+from carpentry_kit.results import load_results
+from carpentry_kit.spec import UsageError
+
+BASE = [1.0, 1.1, 0.9, 1.05, 0.95, 1.02]
+SIZE = "task.params.size"
+
+
+def _sweep_dir(tmp_path, factor=2.0, **extra):
+    records = [
+        make_record({SIZE: 256}, {"latency_s": BASE, "gflops": [10 / x for x in BASE]}, **extra),
+        make_record(
+            {SIZE: 512},
+            {"latency_s": [factor * x for x in BASE], "gflops": [10 / (factor * x) for x in BASE]},
+            **extra,
+        ),
+    ]
+    write_store(tmp_path, records)
+    return tmp_path
+
+
+def _row(table, size, metric):
+    chosen = table[(table[SIZE] == size) & (table["metric"] == metric)]
+    assert len(chosen) == 1
+    return chosen.iloc[0]
+
+
+def test_ratio_of_medians_and_goal_aware_verdict(tmp_path):
+    table = compare(_sweep_dir(tmp_path, factor=2.0), {SIZE: 256})
+    latency = _row(table, 512, "latency_s")
+    assert latency["ratio"] == pytest.approx(2.0)
+    assert 1 < latency["ci_low"] <= latency["ratio"] <= latency["ci_high"]
+    assert latency["significant"] and not latency["better"]  # slower is worse when minimising
+    assert latency["verdict"] == "worse"
+    gflops = _row(table, 512, "gflops")
+    assert gflops["ratio"] == pytest.approx(0.5)
+    assert gflops["significant"] and not gflops["better"]  # fewer GFLOP/s is worse when maximising
+    baseline_self = _row(table, 256, "latency_s")
+    assert baseline_self["ratio"] == pytest.approx(1.0)
+    assert not baseline_self["significant"]
+    assert (table["n_baseline"] == len(BASE)).all()
+
+
+def test_faster_configuration_is_better(tmp_path):
+    table = compare(_sweep_dir(tmp_path, factor=0.5), "size=256", metric="latency_s")
+    row = _row(table, 512, "latency_s")
+    assert row["better"] and row["verdict"] == "better"
+    assert set(table["metric"]) == {"latency_s"}
+
+
+def test_same_distribution_is_no_clear_difference(tmp_path):
+    table = compare(_sweep_dir(tmp_path, factor=1.0), {SIZE: 256})
+    assert not table["significant"].any()
+    assert set(table["verdict"]) == {"no clear difference"}
+
+
+def test_bootstrap_is_reproducible_and_query_baseline_matches_dict(tmp_path):
+    directory = _sweep_dir(tmp_path, factor=1.3)
+    first = compare(directory, {SIZE: 256})
+    again = compare(load_results(directory, samples=True), f"`{SIZE}` == 256")
+    assert first[["ratio", "ci_low", "ci_high"]].equals(again[["ratio", "ci_low", "ci_high"]])
+
+
+def test_other_swept_columns_are_held_fixed(tmp_path):
+    records = [
+        make_record({SIZE: size, "task.params.dtype": dtype}, {"latency_s": [scale * size * x for x in BASE]})
+        for size in (256, 512)
+        for dtype, scale in (("float32", 1.0), ("float64", 2.0))
+    ]
+    write_store(tmp_path, records)
+    table = compare(tmp_path, {"size": 256})
+    for _, row in table.iterrows():
+        assert row["baseline"] == f"dtype={row['task.params.dtype']}, size=256"
+        assert row["ratio"] == pytest.approx(row[SIZE] / 256)
+
+
+def test_failed_runs_are_left_out(tmp_path):
+    records = [
+        make_record({SIZE: 256}, {"latency_s": BASE}),
+        make_record({SIZE: 1024}, {"latency_s": [9.0, 9.0]}, status="failed"),
+    ]
+    write_store(tmp_path, records)
+    table = compare(tmp_path, {SIZE: 256})
+    assert list(table[SIZE]) == [256]
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"units": {"latency_s": "ms"}}, "unit"),
+        ({"benchmark": "other-bench"}, "benchmark"),
+        ({"measured": True, "method": "rapl"}, "energy_method"),
+    ],
+)
+def test_unlike_results_are_refused_naming_the_key(tmp_path, change, key):
+    records = [
+        make_record({SIZE: 256}, {"latency_s": BASE, "energy_per_sample_j": BASE}),
+        make_record({SIZE: 512}, {"latency_s": BASE, "energy_per_sample_j": BASE}, **change),
+    ]
+    write_store(tmp_path, records)
+    metric = "energy_per_sample_j" if key == "energy_method" else "latency_s"
+    with pytest.raises(UsageError, match=rf"{key} differs"):
+        compare(tmp_path, {SIZE: 256}, metric=metric)
+
+
+def test_bad_metric_and_baseline_list_the_valid_choices(tmp_path):
+    directory = _sweep_dir(tmp_path)
+    with pytest.raises(UsageError, match="choose one of: gflops, latency_s"):
+        compare(directory, {SIZE: 256}, metric="acuracy")
+    with pytest.raises(UsageError, match="available values: 256, 512"):
+        compare(directory, {SIZE: 300})
+    with pytest.raises(UsageError, match="not a column"):
+        compare(directory, {"sise": 256})
+
+
+def test_parse_baseline_reads_yaml_values_and_queries():
+    assert parse_baseline("task.params.size=256") == {SIZE: 256}
+    assert parse_baseline(["size=256", "dtype=float32"]) == {"size": 256, "dtype": "float32"}
+    assert parse_baseline("device == 'cpu'") == "device == 'cpu'"
+
+
+def test_format_comparison_shows_every_row(tmp_path):
+    table = compare(_sweep_dir(tmp_path), {SIZE: 256})
+    text = format_comparison(table)
+    assert text.count("\n") == len(table) + 1
+    assert "size=512" in text and "worse" in text
