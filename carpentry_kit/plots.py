@@ -1,0 +1,375 @@
+"""Plots of stored results (matplotlib), for the lessons and the report. Nothing here re-runs anything.
+
+Each function takes a results directory or a tidy results frame (``load_results(dir, samples=True)``),
+draws on ``ax`` (a new figure when ``None``) and returns the Axes, labelled with units and titled.
+Energy that was *estimated* rather than measured is always drawn differently — hatched boxes and bars,
+hollow markers — and the legend says "estimated" with the method, so an estimate never passes for a
+measurement.
+
+* ``plot_distributions(results, metric)`` — every repeat sample per configuration (box + strip).
+* ``plot_metric_vs_param(results, metric, param)`` — median and its CI against a swept parameter.
+* ``plot_tradeoff(results, x, y)`` — one metric against another, Pareto front highlighted (goal-aware).
+* ``plot_energy_breakdown(results)`` — energy per timed repeat, stacked by component, labelled by layer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from carpentry_kit.compare import (
+    check_metric,
+    completed,
+    configuration_label,
+    override_columns,
+    pooled_samples,
+    resolve_column,
+    results_frame,
+    with_configurations,
+)
+from carpentry_kit.spec import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+_ESTIMATE_HATCH = "//"
+
+
+def plot_distributions(
+    results: Any, metric: str, by: list[str] | None = None, ax: Axes | None = None
+) -> Axes:
+    """Box plot plus every raw sample (strip) of ``metric`` for each configuration."""
+    import numpy as np
+
+    rows = _metric_rows(results, metric, by)
+    ax = _axes(ax)
+    groups = list(rows.groupby("configuration", sort=True))
+    data = [pooled_samples(group) for _, group in groups]
+    estimated = [_is_estimate(group) for _, group in groups]
+    boxes = ax.boxplot(data, patch_artist=True, widths=0.5, showfliers=False)
+    jitter = np.random.default_rng(0)
+    for position, (samples, estimate, box) in enumerate(
+        zip(data, estimated, boxes["boxes"], strict=True), start=1
+    ):
+        box.set(facecolor="none" if estimate else "#cfe2f3", hatch=_ESTIMATE_HATCH if estimate else None)
+        xs = position + jitter.uniform(-0.12, 0.12, len(samples))
+        ax.scatter(xs, samples, s=14, zorder=3, **_scatter_style(estimate, "C0"))
+    ax.set_xticks(range(1, len(groups) + 1), [configuration_label(key) for key, _ in groups])
+    _rotate_if_crowded(ax, len(groups))
+    ax.set_xlabel("configuration")
+    ax.set_ylabel(_metric_label(rows))
+    ax.set_title(f"{_benchmarks(rows)}: {metric}, every repeat sample")
+    _estimate_note(ax, rows, any(estimated))
+    return ax
+
+
+def plot_metric_vs_param(
+    results: Any, metric: str, param: str, hue: list[str] | None = None, ax: Axes | None = None
+) -> Axes:
+    """Median of ``metric`` with its confidence interval against the swept parameter ``param``.
+
+    Other swept parameters (``hue``, default: every other override that varies) each get their own line.
+    """
+    frame = completed(results_frame(results))
+    check_metric(frame, metric)
+    param = resolve_column(frame, param)
+    hue = _varying(frame, [c for c in override_columns(frame) if c != param]) if hue is None else hue
+    rows = with_configurations(frame[frame["metric"] == metric], hue)
+    ax = _axes(ax)
+    numeric = _all_numeric(rows[param])
+    categories = sorted({str(v) for v in rows[param]}) if not numeric else []
+    for index, (key, line) in enumerate(rows.groupby("configuration", sort=True)):
+        points = _points_by_value(line, param)
+        xs = [value if numeric else categories.index(str(value)) for value, _ in points]
+        medians = [summary[0] for _, summary in points]
+        errors = [
+            [m - s[1] for m, (_, s) in zip(medians, points, strict=True)],
+            [s[2] - m for m, (_, s) in zip(medians, points, strict=True)],
+        ]
+        estimate = _is_estimate(line)
+        label = configuration_label(key) if hue else None
+        ax.errorbar(
+            xs, medians, yerr=errors, capsize=4, label=label, **_errorbar_style(estimate, f"C{index}")
+        )
+    if not numeric:
+        ax.set_xticks(range(len(categories)), categories)
+    elif _spans_decades(rows[param]):
+        ax.set_xscale("log", base=2)
+    ax.set_xlabel(param)
+    ax.set_ylabel(f"median {_metric_label(rows)} (error bars: 95% CI)")
+    ax.set_title(f"{_benchmarks(rows)}: {metric} vs {param.split('.')[-1]}")
+    if hue:
+        ax.legend(title=", ".join(h.split(".")[-1] for h in hue), fontsize="small")
+    _estimate_note(ax, rows, _is_estimate(rows))
+    return ax
+
+
+def plot_tradeoff(
+    results: Any, x: str = "energy_per_sample_j", y: str | None = None, ax: Axes | None = None
+) -> Axes:
+    """Each configuration's median ``y`` against its median ``x``; the Pareto front is highlighted.
+
+    A point is on the front when no other configuration is at least as good on both metrics and better on
+    one, where "good" follows each metric's goal. ``y`` defaults to the first quality metric, else the first
+    performance metric other than ``x``.
+    """
+    frame = completed(results_frame(results))
+    check_metric(frame, x)
+    y = y or _default_partner(frame, x)
+    check_metric(frame, y)
+    table = _medians_table(with_configurations(frame), [x, y])
+    front = pareto_front(table[[x, y]].to_numpy().tolist(), [_goal(frame, x), _goal(frame, y)])
+    ax = _axes(ax)
+    for on_front, colour, name in ((False, "0.55", "dominated"), (True, "C3", "Pareto front")):
+        for estimate in (False, True):
+            chosen = table[(front == on_front) & (table["estimated"] == estimate)]
+            if not chosen.empty:
+                label = name + (" (estimated energy)" if estimate else "")
+                ax.scatter(
+                    chosen[x], chosen[y], s=60, zorder=3, label=label, **_scatter_style(estimate, colour)
+                )
+    best = table[front].sort_values(x)
+    ax.plot(best[x], best[y], color="C3", linewidth=1, drawstyle="steps-post", zorder=2)
+    for _, row in table.iterrows():
+        ax.annotate(
+            row["label"], (row[x], row[y]), fontsize="x-small", xytext=(4, 4), textcoords="offset points"
+        )
+    ax.set_xlabel(f"{x} ({_unit(frame, x)}, {_goal(frame, x)})")
+    ax.set_ylabel(f"{y} ({_unit(frame, y)}, {_goal(frame, y)})")
+    ax.set_title(f"{_benchmarks(frame)}: {y} vs {x}")
+    ax.legend(fontsize="small")
+    _estimate_note(ax, frame[frame["metric"].isin([x, y])], bool(table["estimated"].any()))
+    return ax
+
+
+def plot_energy_breakdown(results: Any, by: list[str] | None = None, ax: Axes | None = None) -> Axes:
+    """Energy per timed repeat of each configuration, stacked by component and labelled by layer.
+
+    ``results`` is a results directory or an iterable of run records (dicts): the breakdown by component is
+    in the records, not in the tidy frame. Estimated energy is hatched, and the legend names the method.
+    """
+    import numpy as np
+
+    table = energy_components(results, by)
+    if table.empty:
+        raise UsageError("results: no completed run has an energy reading — run with an energy method")
+    ax = _axes(ax)
+    labels = list(dict.fromkeys(table["configuration"]))
+    bottom = np.zeros(len(labels))
+    for index, ((component, layer), part) in enumerate(table.groupby(["component", "layer"], sort=True)):
+        heights = part.groupby("configuration")["joules"].mean().reindex(labels, fill_value=0.0)
+        estimated = part.groupby("configuration")["estimated"].any().reindex(labels, fill_value=False)
+        bars = ax.bar(
+            labels, heights.to_numpy(), bottom=bottom, color=f"C{index}", label=f"{component} ({layer})"
+        )
+        for bar, estimate in zip(bars, estimated, strict=True):
+            if estimate:
+                bar.set(hatch=_ESTIMATE_HATCH, alpha=0.6, edgecolor="black")
+        bottom += heights.to_numpy()
+    _rotate_if_crowded(ax, len(labels))
+    ax.set_xlabel("configuration")
+    ax.set_ylabel("energy per timed repeat (J)")
+    ax.set_title("energy by component and layer")
+    methods = sorted(set(table.loc[table["estimated"], "method"]))
+    if methods:
+        ax.bar([labels[0]], [0], hatch=_ESTIMATE_HATCH, color="white", edgecolor="black",
+               label=f"hatched: estimated ({', '.join(methods)})")  # fmt: skip
+    ax.legend(fontsize="small")
+    return ax
+
+
+def pareto_front(points: Sequence[Sequence[float]], goals: Sequence[str]) -> Any:
+    """Boolean numpy mask of the points no other point dominates (``goals``: maximize/minimize each)."""
+    import numpy as np
+
+    values = np.asarray(points, dtype=float).reshape(len(points), len(goals))
+    signs = np.array([1.0 if goal == "maximize" else -1.0 for goal in goals])
+    oriented = values * signs  # larger is better on every axis now
+    front = np.ones(len(values), dtype=bool)
+    for i, point in enumerate(oriented):
+        dominates = np.all(oriented >= point, axis=1) & np.any(oriented > point, axis=1)
+        front[i] = not dominates.any()
+    return front
+
+
+def energy_components(results: Any, by: list[str] | None = None) -> pd.DataFrame:
+    """Tidy energy breakdown of completed runs: ``configuration, run_id, component, layer, joules,
+    estimated, method`` with joules per timed repeat."""
+    import pandas as pd
+
+    records = [r for r in _records(results) if r.get("status") == "completed" and r.get("energy")]
+    rows = []
+    for record in records:
+        energy = record["energy"]
+        scale = _per_repeat_scale(energy)
+        overrides = record.get("overrides") or {}
+        key = {
+            path: overrides[path]
+            for path in (by if by is not None else sorted(overrides))
+            if path in overrides
+        }
+        for component, joules in (energy.get("components_j") or {"total": energy["total_j"]}).items():
+            rows.append(
+                {
+                    "configuration": configuration_label(_json(key)),
+                    "run_id": record["run_id"],
+                    "component": component,
+                    "layer": energy.get("layer", "unknown"),
+                    "joules": float(joules) * scale,
+                    "estimated": not energy.get("measured", False),
+                    "method": energy.get("method", "unknown"),
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["configuration", "run_id", "component", "layer", "joules", "estimated", "method"]
+    )
+
+
+# --- shared helpers -------------------------------------------------------------------------------
+
+
+def _metric_rows(results: Any, metric: str, by: list[str] | None) -> pd.DataFrame:
+    frame = completed(results_frame(results))
+    check_metric(frame, metric)
+    by = (
+        [resolve_column(frame, c) for c in by] if by is not None else _varying(frame, override_columns(frame))
+    )
+    return with_configurations(frame[frame["metric"] == metric], by)
+
+
+def _records(results: Any) -> list[dict[str, Any]]:
+    if isinstance(results, (str, Path)):
+        from carpentry_kit.results import ResultStore
+
+        return [_as_dict(record) for record in ResultStore(results).records()]
+    return [_as_dict(record) for record in results]
+
+
+def _as_dict(record: Any) -> dict[str, Any]:
+    return record if isinstance(record, dict) else record.to_dict()
+
+
+def _per_repeat_scale(energy: dict[str, Any]) -> float:
+    total, per_repeat = energy.get("total_j"), energy.get("per_repeat_j")
+    return per_repeat / total if total and per_repeat is not None else 1.0
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(7, 4.5), layout="constrained")[1]
+
+
+def _scatter_style(estimate: bool, colour: str) -> dict[str, Any]:
+    """Scatter markers: filled for measurements, hollow for estimates."""
+    return {"marker": "o", "facecolors": "none" if estimate else colour, "edgecolors": colour}
+
+
+def _errorbar_style(estimate: bool, colour: str) -> dict[str, Any]:
+    """Error-bar lines: solid with filled markers for measurements, dashed and hollow for estimates."""
+    face = "white" if estimate else colour
+    return {"marker": "o", "color": colour, "markerfacecolor": face, "linestyle": "--" if estimate else "-"}
+
+
+def _is_estimate(rows: pd.DataFrame) -> bool:
+    if "energy_measured" not in rows.columns:
+        return False
+    energy = rows[rows["kind"] == "energy"]
+    return bool((energy["energy_measured"] == False).any())  # noqa: E712 - a pandas mask
+
+
+def _estimate_note(ax: Axes, rows: pd.DataFrame, estimated: bool) -> None:
+    """Say in the plot that (some) energy figures are estimates, and by which method."""
+    if not estimated:
+        return
+    methods = sorted({str(m) for m in rows.loc[rows["energy_measured"] == False, "energy_method"]})  # noqa: E712
+    note = f"hollow/hatched: estimated energy ({', '.join(methods)}), not measured"
+    ax.text(0.01, 0.99, note, transform=ax.transAxes, va="top", fontsize="x-small", color="0.3")
+
+
+def _metric_label(rows: pd.DataFrame) -> str:
+    return f"{rows['metric'].iloc[0]} ({rows['unit'].iloc[0]})"
+
+
+def _benchmarks(rows: pd.DataFrame) -> str:
+    return ", ".join(sorted(rows["benchmark"].astype(str).unique()))
+
+
+def _unit(frame: pd.DataFrame, metric: str) -> str:
+    return str(frame.loc[frame["metric"] == metric, "unit"].iloc[0])
+
+
+def _goal(frame: pd.DataFrame, metric: str) -> str:
+    return str(frame.loc[frame["metric"] == metric, "goal"].iloc[0])
+
+
+def _varying(frame: pd.DataFrame, columns: Iterable[str]) -> list[str]:
+    return [c for c in columns if frame[c].astype(str).nunique(dropna=False) > 1]
+
+
+def _default_partner(frame: pd.DataFrame, x: str) -> str:
+    for kind in ("quality", "performance", "energy"):
+        names = [m for m in dict.fromkeys(frame.loc[frame["kind"] == kind, "metric"]) if m != x]
+        if names:
+            return names[0]
+    raise UsageError(f"metric: only '{x}' is in these results — a trade-off needs a second metric")
+
+
+def _medians_table(frame: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    import statistics
+
+    import pandas as pd
+
+    rows = []
+    for key, group in frame.groupby("configuration", sort=True):
+        row: dict[str, Any] = {"label": configuration_label(key), "estimated": _is_estimate(group)}
+        for metric in metrics:
+            samples = pooled_samples(group[group["metric"] == metric])
+            row[metric] = statistics.median(samples) if samples else math.nan
+        rows.append(row)
+    return pd.DataFrame(rows).dropna(subset=metrics).reset_index(drop=True)
+
+
+def _points_by_value(rows: pd.DataFrame, param: str) -> list[tuple[Any, tuple[float, float, float]]]:
+    from carpentry_kit.stats import summarize
+
+    points = []
+    for _, group in rows.groupby(rows[param].astype(str), sort=False):
+        summary = summarize(pooled_samples(group))
+        points.append((group[param].iloc[0], (summary.median, summary.ci_low, summary.ci_high)))
+    return sorted(points, key=lambda point: _sort_key(point[0]))
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    return (0, float(value)) if _is_number(value) else (1, str(value))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) or hasattr(value, "dtype")
+
+
+def _all_numeric(values: Any) -> bool:
+    return all(_is_number(v) and not (isinstance(v, float) and math.isnan(v)) for v in values)
+
+
+def _spans_decades(values: Any) -> bool:
+    numbers = [float(v) for v in values if float(v) > 0]
+    return len(numbers) == len(list(values)) and max(numbers) / min(numbers) >= 8
+
+
+def _rotate_if_crowded(ax: Axes, count: int) -> None:
+    if count > 4:
+        ax.tick_params(axis="x", labelrotation=30)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+
+
+def _json(values: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(values, sort_keys=True, default=str)

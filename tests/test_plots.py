@@ -1,0 +1,117 @@
+"""Plots read stored results, label axes with units, and never let an estimate pass for a measurement."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from explore_records import make_record, write_store  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from carpentry_kit.plots import (  # noqa: E402
+    energy_components,
+    pareto_front,
+    plot_distributions,
+    plot_energy_breakdown,
+    plot_metric_vs_param,
+    plot_tradeoff,
+)
+from carpentry_kit.spec import UsageError  # noqa: E402
+
+SIZE = "task.params.size"
+BASE = [1.0, 1.1, 0.9, 1.05, 0.95]
+
+
+@pytest.fixture
+def results_dir(tmp_path):
+    records = []
+    for size in (64, 128, 256):
+        scale = size / 64
+        records.append(
+            make_record(
+                {SIZE: size},
+                {
+                    "latency_s": [scale * x for x in BASE],
+                    "energy_per_sample_j": [0.5 * scale * x for x in BASE],
+                    "test_accuracy": [0.8 + 0.05 * (size == 128)],
+                },
+            )
+        )
+    write_store(tmp_path, records)
+    return tmp_path
+
+
+def _ax():
+    return Figure().add_subplot()
+
+
+def test_distributions_show_every_sample_with_units(results_dir):
+    ax = plot_distributions(results_dir, "latency_s", ax=_ax())
+    assert ax.get_ylabel() == "latency_s (s)"
+    assert ax.get_xlabel() == "configuration"
+    assert "latency_s" in ax.get_title()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["size=128", "size=256", "size=64"]
+    plotted = sum(len(c.get_offsets()) for c in ax.collections)
+    assert plotted == 3 * len(BASE)
+
+
+def test_metric_vs_param_plots_medians_with_ci(results_dir):
+    ax = plot_metric_vs_param(results_dir, "latency_s", "size", ax=_ax())
+    assert ax.get_xlabel() == SIZE
+    assert "latency_s (s)" in ax.get_ylabel()
+    line = ax.get_lines()[0]
+    assert list(line.get_xdata()) == [64, 128, 256]
+    assert np.allclose(line.get_ydata(), [1.0, 2.0, 4.0])
+    assert ax.get_xscale() == "linear"  # 64..256 spans less than 8x: no log axis
+
+
+def test_estimated_energy_is_drawn_hollow_and_said(results_dir):
+    ax = plot_metric_vs_param(results_dir, "energy_per_sample_j", SIZE, ax=_ax())
+    line = ax.get_lines()[0]
+    assert line.get_markerfacecolor() == "white" and line.get_linestyle() == "--"
+    assert any("estimated energy (estimate)" in t.get_text() for t in ax.texts)
+    measured = plot_metric_vs_param(results_dir, "latency_s", SIZE, ax=_ax())
+    assert not measured.texts
+
+
+def test_pareto_front_is_goal_aware():
+    points = [[1.0, 0.9], [2.0, 0.95], [3.0, 0.9], [0.5, 0.5]]
+    assert list(pareto_front(points, ["minimize", "maximize"])) == [True, True, False, True]
+    assert list(pareto_front(points, ["maximize", "maximize"])) == [False, True, True, False]
+
+
+def test_tradeoff_highlights_the_front(results_dir):
+    ax = plot_tradeoff(results_dir, "energy_per_sample_j", "test_accuracy", ax=_ax())
+    assert ax.get_xlabel() == "energy_per_sample_j (J, minimize)"
+    assert ax.get_ylabel() == "test_accuracy (fraction, maximize)"
+    labels = {text: len(coll.get_offsets()) for coll in ax.collections if (text := coll.get_label())}
+    # size 64 (least energy) and size 128 (best accuracy) are on the front; 256 is dominated by 128
+    assert labels == {"Pareto front (estimated energy)": 2, "dominated (estimated energy)": 1}
+
+
+def test_energy_breakdown_stacks_components_per_repeat(results_dir):
+    table = energy_components(results_dir)
+    assert set(table["component"]) == {"cpu", "dram"}
+    assert table.groupby("run_id")["joules"].sum().round(9).unique().tolist() == [2.0]  # per_repeat_j
+    ax = plot_energy_breakdown(results_dir, ax=_ax())
+    assert ax.get_ylabel() == "energy per timed repeat (J)"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "cpu (node)" in legend and "dram (node)" in legend
+    assert any(text.startswith("hatched: estimated (estimate)") for text in legend)
+    assert all(patch.get_hatch() == "//" for patch in ax.patches if patch.get_height() > 0)
+
+
+def test_unknown_metric_lists_the_valid_ones(results_dir):
+    with pytest.raises(UsageError, match="choose one of: energy_per_sample_j, latency_s, test_accuracy"):
+        plot_distributions(results_dir, "latency", ax=_ax())
+
+
+def test_plots_make_their_own_figure_when_no_axes_given(results_dir):
+    import matplotlib.pyplot as plt
+
+    ax = plot_distributions(results_dir, "latency_s")
+    assert ax.figure is not None
+    plt.close(ax.figure)
