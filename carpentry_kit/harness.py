@@ -1,0 +1,286 @@
+"""Timing loops: the measured part of a run, one loop per scenario.
+
+Only the work is timed (``time.perf_counter``, ``workload.sync()`` at both edges of every window): setup,
+warm-up and evaluation stay outside the clock and outside the energy meter's windows.
+
+* **offline** — each repeat is one ``workload.step()``; throughput is samples per second.
+* **single-stream** — each repeat is ``protocol.queries`` calls of ``workload.query(i)``, one after another
+  as in MLPerf LoadGen's SingleStream scenario; every query's latency is a sample.
+* **time-to-quality** — each repeat is ``reset(seed)`` and then training epochs (``step()``) until the
+  quality target is met (>= for a maximized metric, <= for a minimized one) or the time budget or the epoch
+  cap runs out. ``evaluate()`` runs untimed between epochs: the clock and the meter pause for it.
+
+Stopping: at least ``protocol.repeats`` repeats and ``protocol.min_duration_s`` of timed work. With
+``protocol.adaptive.enabled`` repeats continue until the 95% CI of the median repeat time is narrower than
+``rel_ci_width`` times the median (checked every repeat up to 20, then every 5% more repeats, so the check
+stays cheap) or ``max_repeats`` is reached. The time budget counts wall-clock time from the first warm-up step
+(evaluations included); it is checked between steps (between repeats for single-stream), and a run stopped by
+it says so in ``Measurement.stop_reason``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from carpentry_kit.stats import summarize
+
+if TYPE_CHECKING:
+    from carpentry_kit.spec_model import Metric, Protocol
+
+DEFAULT_MAX_EPOCHS = 1000  # time-to-quality cap when neither the workload nor a time budget sets one
+
+
+@dataclass(frozen=True)
+class QualityTarget:
+    """The quality metric that defines 'solved' for time-to-quality."""
+
+    metric: str
+    target: float
+    goal: str  # maximize | minimize
+
+    @classmethod
+    def from_metric(cls, metric: Metric) -> QualityTarget:
+        return cls(metric.name, float(metric.target), metric.goal)
+
+    def reached(self, quality: dict[str, float]) -> bool:
+        if self.metric not in quality:
+            raise KeyError(f"evaluate() did not return '{self.metric}' (it returned {sorted(quality)})")
+        value = quality[self.metric]
+        return value >= self.target if self.goal == "maximize" else value <= self.target
+
+    def __str__(self) -> str:
+        return f"{self.metric} {'>=' if self.goal == 'maximize' else '<='} {self.target:g}"
+
+
+@dataclass
+class Measurement:
+    """What the timing loops measured; filled in as they go, so it is useful after an interruption."""
+
+    scenario: str
+    repeat_s: list[float] = field(default_factory=list)  # timed seconds of each repeat
+    samples: list[int] = field(default_factory=list)  # samples processed in each repeat
+    query_latency_s: list[float] = field(default_factory=list)  # single-stream: every query
+    epochs: list[int] = field(default_factory=list)  # time-to-quality: epochs of each repeat
+    reached: list[bool] = field(default_factory=list)  # time-to-quality: target met in that repeat
+    seeds: list[int] = field(default_factory=list)  # time-to-quality: seed of each repeat
+    quality: list[dict[str, float]] = field(default_factory=list)  # evaluate() after each repeat / at the end
+    energy_windows: list[Any] = field(default_factory=list)  # every EnergyReading, in order
+    energy_per_repeat_j: list[float] = field(default_factory=list)
+    warmup_done: int = 0
+    stop_reason: str = "not started"
+    budget_exhausted: bool = False
+    wall_s: float = 0.0  # wall-clock time of the whole loop, warm-up and evaluations included
+
+    @property
+    def repeats(self) -> int:
+        return len(self.repeat_s)
+
+    @property
+    def timed_s(self) -> float:
+        return sum(self.repeat_s)
+
+
+class _Stop(Exception):
+    """Raised inside a loop when the time budget runs out between steps."""
+
+
+class Harness:
+    """Runs one scenario's timing loop over a set-up workload; ``run()`` returns the ``Measurement``."""
+
+    def __init__(
+        self,
+        workload: Any,
+        protocol: Protocol,
+        *,
+        time_budget_s: float | None = None,
+        target: QualityTarget | None = None,
+        meter: Any = None,
+        on_repeat: Callable[[Measurement], None] | None = None,
+        max_epochs: int | None = None,
+    ):
+        if protocol.scenario == "time-to-quality" and target is None:
+            raise ValueError("time-to-quality needs a quality target")
+        self.workload = workload
+        self.protocol = protocol
+        self.time_budget_s = time_budget_s
+        self.target = target
+        self.meter = meter
+        self.on_repeat = on_repeat
+        self.max_epochs = max_epochs or DEFAULT_MAX_EPOCHS
+        self.measurement = Measurement(protocol.scenario)
+        self._started = 0.0
+        self._last_check = 0
+
+    def run(self) -> Measurement:
+        """Warm up, then measure until a stopping rule says stop. Exceptions propagate; the partial
+        measurement stays in ``self.measurement``."""
+        self._started = time.perf_counter()
+        loop = {"offline": self._offline, "single-stream": self._single_stream, "time-to-quality": self._ttq}
+        try:
+            loop[self.protocol.scenario]()
+        except _Stop as stop:
+            self.measurement.stop_reason = str(stop)
+            self.measurement.budget_exhausted = True
+        finally:
+            self.measurement.wall_s = time.perf_counter() - self._started
+        if self.protocol.scenario != "time-to-quality":  # quality of what was measured, untimed
+            self.measurement.quality.append(self._evaluate())
+        return self.measurement
+
+    # ---------------------------------------------------------------- the three loops
+
+    def _offline(self) -> None:
+        step, sync = self.workload.step, self.workload.sync
+        self._warm_up(step)
+        while True:
+            self._begin_window()
+            sync()
+            started = time.perf_counter()
+            count = step()
+            sync()
+            elapsed = time.perf_counter() - started
+            self._end_repeat(elapsed, count, [self._end_window()])
+            if self._stopping():
+                break
+
+    def _single_stream(self) -> None:
+        query, sync, queries = self.workload.query, self.workload.sync, self.protocol.queries
+        for _ in range(self.protocol.warmup):
+            for index in range(queries):
+                query(index)
+            sync()
+            self._warm_step_done()
+        latencies = self.measurement.query_latency_s
+        while True:
+            self._begin_window()
+            sync()
+            first = time.perf_counter()
+            for index in range(queries):
+                started = time.perf_counter()
+                query(index)
+                sync()
+                latencies.append(time.perf_counter() - started)
+            elapsed = time.perf_counter() - first
+            self._end_repeat(elapsed, queries, [self._end_window()])
+            if self._stopping():
+                break
+
+    def _ttq(self) -> None:
+        seeds = self.protocol.seeds
+        if self.protocol.warmup:
+            self.workload.reset(seeds[0])
+            self._warm_up(self.workload.step)
+        while True:
+            seed = seeds[self.measurement.repeats % len(seeds)]
+            self._train_to_target(seed)
+            if self._stopping():
+                break
+
+    def _train_to_target(self, seed: int) -> None:
+        """One time-to-quality repeat: fresh model, epochs until the target, the cap or the budget."""
+        workload, measurement = self.workload, self.measurement
+        workload.reset(seed)
+        trained_s, samples, windows, quality, reached = 0.0, 0, [], {}, False
+        try:
+            for _ in range(self.max_epochs):
+                self._check_budget()
+                self._begin_window()
+                workload.sync()
+                started = time.perf_counter()
+                samples += workload.step()
+                workload.sync()
+                trained_s += time.perf_counter() - started
+                windows.append(self._end_window())
+                quality = self._evaluate()
+                if self.target.reached(quality):
+                    reached = True
+                    break
+        finally:  # a repeat cut short by the budget is still recorded, as not reached
+            measurement.seeds.append(seed)
+            measurement.epochs.append(len(windows))
+            measurement.reached.append(reached)
+            measurement.quality.append(quality)
+            self._end_repeat(trained_s, samples, windows)
+
+    # ---------------------------------------------------------------- shared pieces
+
+    def _warm_up(self, step: Callable[[], int]) -> None:
+        for _ in range(self.protocol.warmup):
+            step()
+            self.workload.sync()
+            self._warm_step_done()
+
+    def _warm_step_done(self) -> None:
+        self.measurement.warmup_done += 1
+        self._check_budget()
+
+    def _evaluate(self) -> dict[str, float]:
+        return {name: float(value) for name, value in self.workload.evaluate().items()}
+
+    def _begin_window(self) -> None:
+        if self.meter is not None:
+            self.meter.begin()
+
+    def _end_window(self) -> Any:
+        return self.meter.end() if self.meter is not None else None
+
+    def _end_repeat(self, elapsed: float, samples: int, windows: list[Any]) -> None:
+        measurement = self.measurement
+        measurement.repeat_s.append(elapsed)
+        measurement.samples.append(int(samples))
+        if self.meter is not None:
+            readings = [window for window in windows if window is not None]
+            measurement.energy_windows.extend(readings)
+            measurement.energy_per_repeat_j.append(sum(reading.total_j for reading in readings))
+        if self.on_repeat is not None:
+            self.on_repeat(measurement)
+
+    def _check_budget(self) -> None:
+        budget = self.time_budget_s
+        if budget is not None and time.perf_counter() - self._started >= budget:
+            done = self.measurement.repeats
+            raise _Stop(
+                f"time budget of {budget:g} s ran out after {done} of {self.protocol.repeats} planned repeats"
+            )
+
+    def _stopping(self) -> bool:
+        """True when the protocol is satisfied (sets ``stop_reason``); raises ``_Stop`` on the budget."""
+        protocol, measurement = self.protocol, self.measurement
+        count = measurement.repeats
+        enough = count >= protocol.repeats and measurement.timed_s >= protocol.min_duration_s
+        if enough and not protocol.adaptive.enabled:
+            measurement.stop_reason = f"{count} repeats done ({measurement.timed_s:.3g} s timed)"
+            return True
+        if enough and self._converged(count):
+            return True
+        self._check_budget()
+        return False
+
+    def _converged(self, count: int) -> bool:
+        adaptive, measurement = self.protocol.adaptive, self.measurement
+        if count >= adaptive.max_repeats:
+            measurement.stop_reason = (
+                f"adaptive: max_repeats {adaptive.max_repeats} reached before the CI narrowed to "
+                f"{adaptive.rel_ci_width:.0%} of the median"
+            )
+            return True
+        if count < 20 or count - self._last_check >= count // 20:
+            self._last_check = count
+            width = summarize(self._series()).rel_ci_width
+            if width <= adaptive.rel_ci_width:
+                measurement.stop_reason = (
+                    f"adaptive: 95% CI of the median is {width:.1%} wide after {count} repeats"
+                )
+                return True
+        return False
+
+    def _series(self) -> list[float]:
+        """The series adaptive stopping watches: time per repeat (time to target for reached repeats)."""
+        measurement = self.measurement
+        if measurement.scenario == "time-to-quality":
+            reached = [s for s, ok in zip(measurement.repeat_s, measurement.reached, strict=True) if ok]
+            return reached or measurement.repeat_s
+        return measurement.repeat_s
