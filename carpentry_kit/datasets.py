@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from carpentry_kit.spec import UsageError
+
 if TYPE_CHECKING:
     from carpentry_kit.spec_model import Dataset
 
@@ -36,7 +38,7 @@ _CHUNK = 1 << 16
 FILE_TYPES = (".npz", ".csv")
 
 
-class DatasetError(ValueError):
+class DatasetError(UsageError):
     """A dataset that cannot be loaded: ``datasets.<name>.<key>: what is wrong — how to fix it``."""
 
     def __init__(self, dataset: str, key: str, message: str, hint: str) -> None:

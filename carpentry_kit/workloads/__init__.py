@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from carpentry_kit.spec import UsageError
+
 if TYPE_CHECKING:
     from carpentry_kit.datasets import LoadedDataset
 
@@ -32,7 +34,7 @@ class UnknownWorkloadError(KeyError):
         return str(self.args[0])
 
 
-class WorkloadError(ValueError):
+class WorkloadError(UsageError):
     """A workload cannot run with what it was given (parameters, datasets, scenario): one line."""
 
 
