@@ -1,0 +1,96 @@
+"""Choosing a meter: ``make_meter(method, device)`` and ``energy_methods()`` (what works here, and why not)."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+
+from carpentry_kit.energy.base import CombinedMeter, EnergyError, EnergyMeter, EnergyUnavailable
+
+METHODS = ("rapl", "nvml", "codecarbon", "estimate")
+
+
+def _rapl() -> EnergyMeter:
+    from carpentry_kit.energy.rapl import RaplMeter
+
+    return RaplMeter()
+
+
+def _nvml(device: str) -> EnergyMeter:
+    from carpentry_kit.energy.nvml import NvmlMeter
+
+    return NvmlMeter("cuda" if device in ("cpu", "auto") else device)
+
+
+def _codecarbon() -> EnergyMeter:
+    from carpentry_kit.energy.codecarbon_meter import CodecarbonMeter
+
+    return CodecarbonMeter()
+
+
+def _estimate() -> EnergyMeter:
+    from carpentry_kit.energy.estimate import EstimateMeter
+
+    return EstimateMeter()
+
+
+def _first_available(factories: list[Callable[[], EnergyMeter]]) -> EnergyMeter:
+    reasons = []
+    for factory in factories:
+        try:
+            return factory()
+        except EnergyUnavailable as exc:
+            reasons.append(str(exc))
+    raise EnergyUnavailable("no energy method works here: " + "; ".join(reasons))
+
+
+def _auto(device: str) -> EnergyMeter:
+    """The most direct method: NVML (+ RAPL or the estimate for the CPU) on CUDA; else RAPL, codecarbon, estimate."""
+    if device.startswith("cuda"):
+        return CombinedMeter([_nvml(device), _first_available([_rapl, _estimate])])
+    return _first_available([_rapl, _codecarbon, _estimate])
+
+
+def make_meter(method: str = "auto", device: str = "cpu") -> EnergyMeter:
+    """A meter for ``method`` (``auto``, ``rapl``, ``nvml``, ``codecarbon``, ``estimate``) on ``device``.
+
+    An explicitly requested method that cannot work here raises EnergyUnavailable saying why.
+    """
+    if method == "auto":
+        return _auto(device)
+    factories: dict[str, Callable[[], EnergyMeter]] = {
+        "rapl": _rapl,
+        "nvml": lambda: _nvml(device),
+        "codecarbon": _codecarbon,
+        "estimate": _estimate,
+    }
+    if method not in factories:
+        raise EnergyError(f"unknown energy method {method!r} — use one of: auto, {', '.join(METHODS)}")
+    return factories[method]()
+
+
+def _why_not_codecarbon() -> str | None:
+    if importlib.util.find_spec("codecarbon") is None:
+        return "codecarbon is not installed — pip install codecarbon"
+    return None
+
+
+def _why_not(factory: Callable[[], EnergyMeter]) -> str | None:
+    try:
+        factory().close()
+    except EnergyError as exc:
+        return str(exc)
+    return None
+
+
+def energy_methods() -> dict[str, str | None]:
+    """Each method mapped to None when it is usable on this machine, else the reason it is not.
+
+    Cheap: codecarbon is checked for installation only (starting it costs about a second).
+    """
+    return {
+        "rapl": _why_not(_rapl),
+        "nvml": _why_not(lambda: _nvml("cuda")),
+        "codecarbon": _why_not_codecarbon(),
+        "estimate": _why_not(_estimate),
+    }
