@@ -24,7 +24,7 @@ MetricKind = Literal["quality", "performance", "energy"]
 Goal = Literal["maximize", "minimize"]
 AcceleratorUse = Literal["none", "optional", "required"]
 
-_NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -54,7 +54,7 @@ class Contact(_Section):
 class Benchmark(_Section):
     """Identity and ontology: what the benchmark is and where it sits among others."""
 
-    name: str = Field(..., pattern=_NAME_PATTERN, description="Short identifier: lower case, digits, . _ -")
+    name: str = Field(..., pattern=NAME_PATTERN, description="Short identifier: lower case, digits, . _ -")
     version: str = Field("0.1", description="Version of this benchmark definition.")
     summary: str = Field("", description="One sentence saying what is measured.")
     description: str = Field("", description="Background, motivation and evaluation criteria.")
@@ -126,7 +126,7 @@ class Infrastructure(_Section):
 
 
 class Dataset(_Section):
-    name: str = Field(..., pattern=_NAME_PATTERN)
+    name: str = Field(..., pattern=NAME_PATTERN)
     source: str = Field(..., description="builtin:<name>, a path relative to the spec, or an http(s) URL.")
     sha256: str | None = Field(None, description="Checksum; required for paths and URLs.")
     splits: dict[str, float] = Field(
@@ -182,7 +182,7 @@ class Task(_Section):
 
 
 class Metric(_Section):
-    name: str = Field(..., pattern=_NAME_PATTERN)
+    name: str = Field(..., pattern=NAME_PATTERN)
     kind: MetricKind
     unit: str = Field(..., min_length=1, description="Unit, e.g. s, samples/s, J, fraction, GFLOP/s.")
     goal: Goal

@@ -1,0 +1,301 @@
+"""The spec commands of ``carpentry``: new, validate, rate, schema, export, import.
+
+Bad input is printed as one line per problem and exits 2; nothing here prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+
+SCHEMA_HELP = """\
+Editors with the YAML language server (VS Code's YAML extension, JupyterLab's LSP) complete and check a spec
+as you type when its first line names the schema:
+
+    # yaml-language-server: $schema=carpentry-spec.schema.json
+
+(a path relative to the spec, or a URL). Write the schema file with `carpentry schema -o FILE`.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    """Add the arguments of command ``name`` to its sub-parser."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    {
+        "new": _new_arguments,
+        "validate": _validate_arguments,
+        "rate": _rate_arguments,
+        "schema": _schema_arguments,
+        "export": _export_arguments,
+        "import": _import_arguments,
+    }[name](parser)
+
+
+def _output_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help=f"write {what} to FILE (default: standard output)"
+    )
+
+
+def _new_arguments(parser: argparse.ArgumentParser) -> None:
+    _output_argument(parser, "the spec")
+    parser.add_argument("--name", default="my-benchmark", help="benchmark name (lower case, digits, . _ -)")
+    parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+
+def _validate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("specs", nargs="+", metavar="SPEC", help="spec files to check")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a field, e.g. task.params.size=512",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+
+
+def _rate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="SPEC", help="spec file to rate")
+    parser.add_argument("--json", action="store_true", help="print the rating as JSON")
+
+
+def _schema_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = SCHEMA_HELP
+    _output_argument(parser, "the JSON Schema")
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="SPEC", help="spec file to export")
+    _output_argument(parser, "the MLCommons entry (YAML)")
+
+
+def _import_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "entry", metavar="ENTRY.yaml", help="an MLCommons Science collection entry (or a list of them)"
+    )
+    parser.add_argument("--name", help="which entry, when the file holds several")
+    _output_argument(parser, "the spec skeleton")
+    parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command; bad input is reported on stderr as one line per problem, exit 2."""
+    from carpentry_kit.spec import SpecError, UsageError
+
+    command = {
+        "new": _new,
+        "validate": _validate,
+        "rate": _rate,
+        "schema": _schema,
+        "export": _export,
+        "import": _import,
+    }[args.command]
+    try:
+        return command(args)
+    except SpecError as error:
+        _print_problems(error.problems)
+    except UsageError as error:
+        print(f"carpentry {args.command}: {error}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _print_problems(problems: list[Any]) -> None:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+
+
+def _write(text: str, output: str | None, force: bool = True) -> None:
+    """Print ``text``, or write it to ``output`` (refusing to overwrite unless ``force``)."""
+    from carpentry_kit.spec import UsageError
+
+    if output is None:
+        sys.stdout.write(text)
+        return
+    path = Path(output)
+    if path.exists() and not force:
+        raise UsageError(f"{output} exists — choose another name or add --force to overwrite it")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"{output}: cannot write: {error.strerror} — check the folder exists") from None
+    print(f"wrote {output}", file=sys.stderr)
+
+
+# ------------------------------------------------------------------------------------------- commands
+def _validate(args: argparse.Namespace) -> int:
+    from carpentry_kit.spec import check_spec, load_spec, parse_overrides, spec_hash
+
+    overrides = parse_overrides(args.set)
+    failed = 0
+    for path in args.specs:
+        problems = check_spec(path, overrides)
+        if problems:
+            failed += 1
+            _print_problems(problems)
+        elif not args.quiet:
+            spec = load_spec(path, overrides)
+            print(f"{path}: OK ({spec.benchmark.name}, spec_hash {spec_hash(spec)[:12]})")
+    if failed and len(args.specs) > 1:
+        print(f"{failed} of {len(args.specs)} specs have problems", file=sys.stderr)
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _rate(args: argparse.Namespace) -> int:
+    from carpentry_kit.rating import rate_spec
+    from carpentry_kit.spec import load_spec
+
+    rating = rate_spec(load_spec(args.spec), spec_path=args.spec)
+    print(json.dumps(rating.to_dict(), indent=2) if args.json else rating)
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from carpentry_kit.spec import json_schema
+
+    _write(schema_text(json_schema()), args.output)
+    return EXIT_OK
+
+
+def schema_text(schema: dict[str, Any]) -> str:
+    """The schema as the text of ``carpentry-spec.schema.json``."""
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def _export(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from carpentry_kit.mlcommons import entry_yaml, to_mlcommons_entry
+    from carpentry_kit.rating import rate_spec
+    from carpentry_kit.spec import SpecError, load_spec
+
+    spec = load_spec(args.spec)
+    try:
+        entry = to_mlcommons_entry(spec, rate_spec(spec, spec_path=args.spec))
+    except SpecError as error:  # name the file the problem is in
+        raise SpecError([replace(problem, file=args.spec) for problem in error.problems]) from None
+    _write(entry_yaml(entry), args.output)
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    from carpentry_kit.mlcommons import skeleton_yaml
+
+    entry = _read_entry(args.entry, args.name)
+    _write(skeleton_yaml(entry), args.output, force=args.force)
+    return EXIT_OK
+
+
+def _read_entry(path: str, name: str | None) -> dict[str, Any]:
+    """One entry from an MLCommons YAML file holding an entry or a list of entries."""
+    import yaml
+
+    from carpentry_kit.spec import UsageError, did_you_mean
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UsageError(f"{path}: {error.strerror} — check the path") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+        raise UsageError(f"{where}: not valid YAML — check indentation and quotes") from None
+    entries = data if isinstance(data, list) else [data]
+    entries = [entry for entry in entries if isinstance(entry, dict) and "name" in entry]
+    if not entries:
+        raise UsageError(f"{path}: no MLCommons entry (a mapping with `name:`) — check the file")
+    names = [str(entry["name"]) for entry in entries]
+    if name is None and len(entries) == 1:
+        return entries[0]
+    if name in names:
+        return entries[names.index(name)]
+    if name is None:
+        raise UsageError(
+            f"{path} holds {len(entries)} entries — pick one with --name (e.g. --name '{names[0]}')"
+        )
+    raise UsageError(f"{path}: no entry named '{name}' — {did_you_mean(name, names)}")
+
+
+def _new(args: argparse.Namespace) -> int:
+    import re
+
+    from carpentry_kit.spec import UsageError
+    from carpentry_kit.spec_model import NAME_PATTERN
+
+    if not re.match(NAME_PATTERN, args.name):
+        raise UsageError(
+            f"--name {args.name!r} is not a valid name — use lower case, digits, . _ - e.g. my-benchmark"
+        )
+    _write(starter_spec(args.name), args.output, force=args.force)
+    return EXIT_OK
+
+
+def starter_spec(name: str) -> str:
+    """A commented starter spec that validates: a matrix-multiply microbenchmark to adapt."""
+    from carpentry_kit.spec import SCHEMA_ID
+
+    return STARTER.format(name=name, schema=SCHEMA_ID)
+
+
+STARTER = """\
+# yaml-language-server: $schema={schema}
+# A starter benchmark specification. Edit it, then check it with `carpentry validate FILE`
+# and see how complete it is with `carpentry rate FILE`. Every field is explained in the schema
+# (`carpentry schema`); fields left out take their defaults.
+spec_version: 1
+
+# What the benchmark is, and where it sits in the ontology (domain, ml_motif, task_type).
+benchmark:
+  name: {name}
+  version: "0.1"                     # quote versions: 1.0 unquoted is a number
+  summary: Dense matrix-multiply throughput and energy on one node.
+  description: >
+    Multiplies two square float32 matrices and reports floating-point throughput. Replace this with the
+    background, the motivation and how results are judged.
+  domain: Computer Systems
+  ml_motif: Linear Algebra Kernel
+  task_type: Microbenchmark
+  keywords: [matmul, microbenchmark]
+  license: BSD-3-Clause
+  url: unknown                       # TODO: where the code lives
+
+# What a run needs; checked before it starts.
+infrastructure:
+  cpu_cores: 1
+  memory_gb: 1
+  accelerator: {{use: optional}}       # none | optional | required
+  software:
+    python: ">=3.10"
+    packages: {{torch: ">=2.1"}}
+  threads: 1
+
+# The data (none for a microbenchmark). Example:
+# datasets:
+#   - {{name: digits, source: "builtin:digits", splits: {{train: 0.8, test: 0.2}}, license: CC-BY-4.0}}
+
+# The workload to run (`carpentry workloads` lists them) and its parameters.
+task:
+  workload: matmul
+  params: {{size: 256}}
+  seed: 0
+
+# What is reported. kind: quality | performance | energy; goal: maximize | minimize.
+metrics:
+  - {{name: gflops, kind: performance, unit: GFLOP/s, goal: maximize}}
+  - {{name: energy_per_sample_j, kind: energy, unit: J, goal: minimize}}
+
+# Limits a valid run must respect.
+constraints:
+  time_budget_s: 60
+
+# How it is run: scenario offline | single-stream | time-to-quality; untimed warm-up, timed repeats.
+protocol:
+  scenario: offline
+  warmup: 1
+  repeats: 5
+"""
