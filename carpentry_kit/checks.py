@@ -1,0 +1,211 @@
+"""Feedback helpers for the tests in the graded exercises (nbgrader).
+
+Each ``check_*`` function returns quietly when the learner's answer is right and otherwise raises
+``AssertionError`` with one friendly message: what is wrong, and how to fix it. The tests in the
+exercises call these helpers so that a failing test reads as advice, not as a traceback puzzle::
+
+    from carpentry_kit.checks import check_close
+    check_close("gflops", gflops(512, 0.01), 26.8435456, rel=1e-6)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+_UNIT_MARKS = (("(", ")"), ("[", "]"))
+
+
+def _fail(message: str, hint: str = "") -> None:
+    raise AssertionError(f"{message} — {hint}" if hint else message)
+
+
+def check_defined(name: str, namespace: Mapping[str, Any], kind: type | tuple[type, ...] | None = None) -> Any:
+    """The value called ``name`` in ``namespace`` (e.g. ``globals()``), checked to exist (and its type)."""
+    if name not in namespace:
+        _fail(f"`{name}` is not defined", f"run the cell where you define `{name}` (check the spelling)")
+    value = namespace[name]
+    if kind is not None:
+        check_type(name, value, kind)
+    return value
+
+
+def check_type(name: str, value: Any, kind: type | tuple[type, ...]) -> None:
+    """``value`` is an instance of ``kind``."""
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        _fail(f"`{name}` is a bool ({value})", "it should be a number")
+    if not isinstance(value, kind):
+        wanted = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        _fail(f"`{name}` is a {type(value).__name__} ({value!r:.60})", f"it should be a {wanted}")
+
+
+def check_number(name: str, value: Any) -> float:
+    """``value`` is a finite real number (an int, float or numpy scalar); returns it as a float."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        _fail(f"`{name}` is {value!r:.60}, not a number", "return or assign a number (int or float)")
+    if isinstance(value, bool) or not math.isfinite(number):
+        _fail(f"`{name}` is {value!r}", "it should be a finite number; check for a division by zero")
+    return number
+
+
+def check_close(
+    name: str, value: Any, expected: float, rel: float = 1e-6, abs: float = 0.0, hint: str = ""
+) -> None:
+    """``value`` equals ``expected`` within a relative (``rel``) or absolute (``abs``) tolerance."""
+    number = check_number(name, value)
+    if math.isclose(number, expected, rel_tol=rel, abs_tol=abs):
+        return
+    ratio = f" ({number / expected:.3g}x the expected value)" if expected else ""
+    _fail(
+        f"`{name}` is {number:.6g} but should be {expected:.6g}{ratio}",
+        hint or "check the formula and the units (seconds, not milliseconds; joules, not watts)",
+    )
+
+
+def check_in_range(name: str, value: Any, low: float, high: float, hint: str = "") -> None:
+    """``low <= value <= high``."""
+    number = check_number(name, value)
+    if not low <= number <= high:
+        _fail(f"`{name}` is {number:.6g}, outside the plausible range [{low:g}, {high:g}]", hint)
+
+
+def check_samples(name: str, samples: Any, count: int | None = None, positive: bool = True) -> list[float]:
+    """``samples`` is a list of finite numbers (``count`` of them, all > 0 when ``positive``)."""
+    if isinstance(samples, (str, bytes)) or not isinstance(samples, Iterable):
+        _fail(f"`{name}` is a {type(samples).__name__}", "it should be a list of numbers, one per repeat")
+    values = [check_number(f"{name}[{i}]", item) for i, item in enumerate(samples)]
+    if count is not None and len(values) != count:
+        _fail(f"`{name}` has {len(values)} values but should have {count}", "one value per timed repeat")
+    if positive and any(v <= 0 for v in values):
+        _fail(f"`{name}` holds a value <= 0", "a duration or energy is always positive; check the subtraction")
+    return values
+
+
+def check_raises(name: str, call: Callable[[], Any], error: type[BaseException], hint: str = "") -> None:
+    """Calling ``call()`` raises ``error`` (e.g. bad input is rejected, not silently accepted)."""
+    try:
+        call()
+    except error:
+        return
+    except Exception as other:  # noqa: BLE001 - any other exception is the learner's bug to report
+        _fail(f"{name} raised {type(other).__name__}: {other} instead of {error.__name__}", hint)
+    _fail(f"{name} did not raise {error.__name__}", hint or f"raise {error.__name__} for this input")
+
+
+def check_text_mentions(name: str, text: Any, words: Iterable[str]) -> None:
+    """``text`` is a string that mentions each of ``words`` (case-insensitive)."""
+    check_type(name, text, str)
+    missing = [word for word in words if word.lower() not in text.lower()]
+    if missing:
+        _fail(f"`{name}` does not mention {', '.join(repr(w) for w in missing)}", "add them to your text")
+
+
+def check_plot_labelled(ax_or_fig: Any) -> None:
+    """Every axes of a matplotlib figure (or the one axes given) has a title and both axis labels, each
+    axis label with its unit in brackets, e.g. ``"latency (ms)"`` or ``"energy [J]"``."""
+    axes = ax_or_fig.get_axes() if hasattr(ax_or_fig, "get_axes") else [ax_or_fig]
+    if not axes:
+        _fail("the figure has no axes", "draw the plot into the figure, e.g. `fig, ax = plt.subplots()`")
+    for index, ax in enumerate(axes):
+        where = f"plot {index + 1}" if len(axes) > 1 else "the plot"
+        if not ax.get_title().strip():
+            _fail(f"{where} has no title", "call `ax.set_title('what is compared, on which system')`")
+        for axis, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())):
+            if not label.strip():
+                _fail(f"{where} has no {axis}-axis label", f"call `ax.set_{axis}label('quantity (unit)')`")
+            if not any(o in label and label.rstrip().endswith(c) for o, c in _UNIT_MARKS):
+                _fail(
+                    f"the {axis}-axis label {label!r} of {where} has no unit",
+                    f"end it with the unit in brackets, e.g. `ax.set_{axis}label('{label} (s)')`",
+                )
+
+
+def check_spec_valid(path_or_spec: Any) -> Any:
+    """A spec (a YAML path, a dict or a ``Spec``) validates; returns the ``Spec``. Each problem is
+    reported as ``FILE:LINE: field: what is wrong — how to fix it``."""
+    from carpentry_kit.spec_model import Spec
+
+    if isinstance(path_or_spec, Spec):
+        return path_or_spec
+    if isinstance(path_or_spec, (str, os.PathLike)):
+        return _load_spec_file(Path(path_or_spec))
+    if isinstance(path_or_spec, Mapping):
+        return _validate_spec_dict(path_or_spec)
+    _fail(f"expected a spec path, dict or Spec, got a {type(path_or_spec).__name__}", "pass the spec itself")
+
+
+def _load_spec_file(path: Path) -> Any:
+    from carpentry_kit.spec import SpecError, load_spec
+
+    if not path.is_file():
+        _fail(f"the spec file {str(path)!r} does not exist", "write it first (check the file name)")
+    try:
+        return load_spec(path)
+    except SpecError as error:
+        _fail("the spec is not valid:\n" + "\n".join(str(problem) for problem in error.problems))
+
+
+def _validate_spec_dict(spec: Mapping[str, Any]) -> Any:
+    from pydantic import ValidationError
+
+    from carpentry_kit.spec_model import Spec
+
+    try:
+        return Spec.model_validate(dict(spec))
+    except ValidationError as error:
+        lines = [f"{'.'.join(str(p) for p in e['loc']) or 'spec'}: {e['msg']}" for e in error.errors()]
+        _fail("the spec is not valid:\n" + "\n".join(lines), "fix each field listed above")
+
+
+def _field(obj: Any, name: str) -> Any:
+    """``obj.name`` or ``obj[name]`` (results are dataclasses or JSON records)."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def check_result_valid(result: Any) -> None:
+    """A run result (``RunResult`` or a stored record) completed and is VALID; if not, says why."""
+    if result is None:
+        _fail("the result is None", "assign the value returned by `ck.run(spec)`")
+    status = _field(result, "status")
+    if status not in (None, "completed"):
+        _fail(f"the run's status is {status!r}: {_field(result, 'error')}", "fix the error and run again")
+    validity = _field(result, "validity")
+    if validity != "VALID":
+        reasons = "; ".join(_field(result, "reasons") or []) or "no reason given"
+        _fail(f"the run is {validity}: {reasons}", "change the spec so that the run respects its constraints")
+
+
+def check_energy_honest(reading: Any) -> None:
+    """An energy figure names its method, and an estimate is never presented as a measurement."""
+    method = _field(reading, "method")
+    if not method:
+        _fail("the energy figure has no method", "say how it was obtained: rapl, nvml, codecarbon or estimate")
+    if method == "estimate" and _field(reading, "measured"):
+        _fail("an estimate is marked as measured", "set measured=False: an estimate is not a measurement")
+    total = check_number("total_j", _field(reading, "total_j"))
+    if total <= 0:
+        _fail(f"the energy total is {total} J", "energy over a non-empty window is positive")
+
+
+def check_rating_at_least(rating: Any, minimum: float) -> None:
+    """A spec's rating (from ``ck.rate_spec``) scores at least ``minimum``; lists the advice if not."""
+    score = check_number("rating score", _rating_score(rating))
+    if score + 1e-9 < minimum:
+        advice = _field(rating, "advice") or []
+        tips = "\n".join(f"  - {tip}" for tip in advice) if not isinstance(advice, str) else advice
+        _fail(f"the spec rates {score:g}, below the required {minimum:g}", "improve it:\n" + tips)
+
+
+def _rating_score(rating: Any) -> Any:
+    for name in ("score", "total", "overall"):
+        value = _field(rating, name)
+        if value is not None:
+            return value
+    return rating

@@ -1,0 +1,505 @@
+"""Graded exercises: regenerate the released exercises, check them for leaks, autograde submissions.
+
+* ``carpentry grade --generate`` rebuilds ``exercises/`` from ``solutions/`` with ``nbgrader
+  generate_assignment`` (run in a temporary course, so the output is byte-stable) and registers the
+  assignments in the course gradebook.
+* ``carpentry grade ASSIGNMENT [--student ID] [--csv FILE]`` autogrades every collected submission
+  (``submitted/<student>/<assignment>/``), each one isolated (``carpentry_kit.grading_sandbox``), then merges
+  the scores into the course gradebook and a CSV file from this trusted process.
+* ``find_leaks(paths, solutions_dir)`` finds solution code or hidden tests in released files or a built book.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import html
+import json
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from carpentry_kit.grading_sandbox import Limits, prepare_course, run_isolated
+
+COURSE_ID = "carpentry-kit"
+SOURCE_DIR = "solutions"
+RELEASE_DIR = "exercises"
+SECRET_REGIONS = (("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+MIN_SECRET_CHARS = 12
+LEAK_SUFFIXES = {".ipynb", ".html", ".htm", ".md", ".py", ".txt", ".json", ".js", ".tex"}
+CSV_FIELDS = (
+    "assignment student_id status auto_score auto_max_score manual_max_score needs_manual_grade max_score error"
+).split()
+
+
+class GradingError(Exception):
+    """Bad input to the grading command: one line saying what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class CellScore:
+    """One graded cell of one submission."""
+
+    notebook: str
+    grade_id: str
+    score: float
+    max_score: float
+    manual: bool  # a written answer: the instructor grades it in formgrader
+
+
+@dataclass
+class SubmissionGrade:
+    """The autograding outcome of one student's submission of one assignment."""
+
+    assignment: str
+    student: str
+    status: str  # "graded" | "failed" | "timeout"
+    error: str = ""
+    cells: list[CellScore] = field(default_factory=list)
+    isolation: list[str] = field(default_factory=list)
+
+    @property
+    def auto_score(self) -> float:
+        return sum(cell.score for cell in self.cells if not cell.manual)
+
+    @property
+    def auto_max_score(self) -> float:
+        return sum(cell.max_score for cell in self.cells if not cell.manual)
+
+    @property
+    def manual_max_score(self) -> float:
+        return sum(cell.max_score for cell in self.cells if cell.manual)
+
+    def row(self) -> dict[str, Any]:
+        """The CSV row of this submission."""
+        return {
+            "assignment": self.assignment,
+            "student_id": self.student,
+            "status": self.status,
+            "auto_score": f"{self.auto_score:g}",
+            "auto_max_score": f"{self.auto_max_score:g}",
+            "manual_max_score": f"{self.manual_max_score:g}",
+            "needs_manual_grade": str(self.manual_max_score > 0).lower(),
+            "max_score": f"{self.auto_max_score + self.manual_max_score:g}",
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class Leak:
+    """A line of solution code or hidden test found in a file meant for learners."""
+
+    file: str
+    line: int
+    text: str
+    source: str  # the solution notebook it comes from
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: leaks {self.text!r} from {self.source}"
+
+
+# --- the course ----------------------------------------------------------------------------------------
+
+
+def assignments(course_root: Path) -> list[str]:
+    """The assignments of the course: the folders of ``solutions/`` holding a notebook."""
+    source = course_root / SOURCE_DIR
+    return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def course_db_url(course_root: Path) -> str:
+    """The gradebook URL configured in the course's ``nbgrader_config.py``."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course_root)).load_config()
+    return config.CourseDirectory.db_url
+
+
+def _check_assignment(course_root: Path, assignment: str) -> None:
+    known = assignments(course_root)
+    if assignment not in known:
+        raise GradingError(
+            f"{course_root / SOURCE_DIR}: no assignment '{assignment}' — choose one of: {', '.join(known)}"
+        )
+
+
+def _nbgrader(*args: str) -> list[str]:
+    return [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"]
+
+
+# --- releasing -----------------------------------------------------------------------------------------
+
+
+def generate_exercises(course_root: Path, release_dir: Path | None = None, register: bool = True) -> list[Path]:
+    """Regenerate the released notebooks of every assignment into ``release_dir`` (default ``exercises/``),
+    normalised to be byte-stable; with ``register`` also record the assignments in the course gradebook."""
+    release_dir = release_dir or course_root / RELEASE_DIR
+    written = []
+    with tempfile.TemporaryDirectory(prefix="carpentry-release-") as tmp:
+        course = _trusted_course(course_root, Path(tmp), assignments(course_root))
+        for assignment in assignments(course_root):
+            target = release_dir / assignment
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(course / RELEASE_DIR / assignment, target)
+            written += [normalise_notebook(nb) for nb in sorted(target.rglob("*.ipynb"))]
+        if register:
+            for assignment in assignments(course_root):
+                sync_assignment(_sqlite_url(course), course_db_url(course_root), assignment)
+    return written
+
+
+def _trusted_course(course_root: Path, workdir: Path, names: list[str]) -> Path:
+    """A temporary copy of the course in which nbgrader generates ``names`` (no learner code runs here)."""
+    import subprocess
+
+    course = workdir / "course"
+    course.mkdir()
+    shutil.copy(course_root / "nbgrader_config.py", course)
+    for name in names:
+        shutil.copytree(course_root / SOURCE_DIR / name, course / SOURCE_DIR / name)
+        done = subprocess.run(
+            _nbgrader("generate_assignment", name, "--force"), cwd=course, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise GradingError(f"{SOURCE_DIR}/{name}: nbgrader generate_assignment failed — {_last_line(done)}")
+    return course
+
+
+def _last_line(done: Any) -> str:
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    return lines[-1] if lines else f"exit status {done.returncode}"
+
+
+def _sqlite_url(course: Path) -> str:
+    return "sqlite:///" + str(course / "gradebook.db")
+
+
+def normalise_notebook(path: Path) -> Path:
+    """Rewrite a released notebook without volatile metadata, keys sorted, so regeneration is byte-stable."""
+    notebook = json.loads(path.read_text())
+    notebook["metadata"] = {
+        "kernelspec": notebook["metadata"].get("kernelspec", {}),
+        "language_info": {"name": "python"},
+    }
+    for cell in notebook["cells"]:
+        cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k in ("nbgrader", "deletable", "editable")}
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    path.write_text(json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    return path
+
+
+def sync_assignment(from_url: str, to_url: str, assignment: str) -> None:
+    """Copy an assignment's notebooks and cells from a trusted gradebook into the course gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(from_url, COURSE_ID) as source, Gradebook(to_url, COURSE_ID) as target:
+        target.update_or_create_assignment(assignment)
+        for notebook in source.find_assignment(assignment).notebooks:
+            target.update_or_create_notebook(notebook.name, assignment)
+            for cell in notebook.grade_cells:
+                target.update_or_create_grade_cell(
+                    cell.name, notebook.name, assignment, max_score=cell.max_score, cell_type=cell.cell_type
+                )
+            for cell in notebook.task_cells:
+                target.update_or_create_task_cell(
+                    cell.name, notebook.name, assignment, max_score=cell.max_score, cell_type=cell.cell_type
+                )
+            for cell in notebook.solution_cells:
+                target.update_or_create_solution_cell(cell.name, notebook.name, assignment)
+            for cell in notebook.source_cells:
+                target.update_or_create_source_cell(
+                    cell.name, notebook.name, assignment, cell_type=cell.cell_type, locked=cell.locked,
+                    source=cell.source, checksum=cell.checksum,
+                )
+
+
+# --- leaks ---------------------------------------------------------------------------------------------
+
+
+def find_leaks(paths: Iterable[str | Path], solutions_dir: str | Path) -> list[Leak]:
+    """Every line of solution code or hidden test (from the notebooks in ``solutions_dir``) that appears in
+    the given files, or in the files under the given directories (notebooks, HTML, Markdown, text)."""
+    secrets = secret_lines(Path(solutions_dir))
+    leaks = []
+    for file in _files(paths):
+        for number, line in enumerate(_readable_lines(file), start=1):
+            normal = _normal(line)
+            if normal in secrets:
+                leaks.append(Leak(str(file), number, normal, secrets[normal]))
+    return leaks
+
+
+def secret_lines(solutions_dir: Path) -> dict[str, str]:
+    """Normalised solution and hidden-test lines -> their notebook; lines also public there are left out."""
+    secret: dict[str, str] = {}
+    public: set[str] = set()
+    for notebook in sorted(solutions_dir.rglob("*.ipynb")):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            hidden, shown = _split_cell(cell)
+            public.update(_normal(line) for line in shown)
+            for line in hidden:
+                secret.setdefault(_normal(line), str(notebook.relative_to(solutions_dir)))
+    return {line: nb for line, nb in secret.items() if len(line) >= MIN_SECRET_CHARS and line not in public}
+
+
+def _split_cell(cell: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(secret lines, public lines) of a source cell."""
+    lines = "".join(cell["source"]).splitlines()
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    delimited = any(begin in line for line in lines for begin, _ in SECRET_REGIONS)
+    if meta.get("solution") and not delimited:
+        return lines, []
+    hidden, shown, inside = [], [], False
+    for line in lines:
+        if any(begin in line for begin, _ in SECRET_REGIONS):
+            inside = True
+        elif any(end in line for _, end in SECRET_REGIONS):
+            inside = False
+        else:
+            (hidden if inside else shown).append(line)
+    return hidden, shown
+
+
+def _normal(line: str) -> str:
+    return " ".join(line.split())
+
+
+def _files(paths: Iterable[str | Path]) -> list[Path]:
+    found = []
+    for path in map(Path, paths):
+        candidates = sorted(path.rglob("*")) if path.is_dir() else [path]
+        found += [p for p in candidates if p.is_file() and p.suffix.lower() in LEAK_SUFFIXES]
+    return found
+
+
+def _readable_lines(file: Path) -> list[str]:
+    """The lines a reader sees: notebook cell sources, HTML without tags, other text as is."""
+    text = file.read_text(errors="replace")
+    if file.suffix == ".ipynb":
+        cells = json.loads(text).get("cells", [])
+        return [line for cell in cells for line in "".join(cell.get("source", "")).splitlines()]
+    if file.suffix in (".html", ".htm"):
+        text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return text.splitlines()
+
+
+# --- autograding ---------------------------------------------------------------------------------------
+
+
+def grade_assignment(
+    course_root: Path, assignment: str, students: list[str] | None = None, limits: Limits | None = None
+) -> list[SubmissionGrade]:
+    """Autograde the collected submissions of ``assignment`` (all, or ``students``), each one isolated,
+    and merge the scores into the course gradebook."""
+    _check_assignment(course_root, assignment)
+    submissions = _submissions(course_root, assignment, students)
+    db_url = course_db_url(course_root)
+    with tempfile.TemporaryDirectory(prefix="carpentry-trusted-") as tmp:
+        trusted = _trusted_course(course_root, Path(tmp), [assignment])
+        sync_assignment(_sqlite_url(trusted), db_url, assignment)
+        expected = _graded_cells(trusted, assignment)
+    grades = []
+    for student, folder in submissions.items():
+        grade = grade_submission(course_root, assignment, student, folder, expected, limits or Limits())
+        record_grade(db_url, grade)
+        grades.append(grade)
+    return grades
+
+
+def _submissions(course_root: Path, assignment: str, students: list[str] | None) -> dict[str, Path]:
+    submitted = course_root / "submitted"
+    found = {p.parent.name: p for p in sorted(submitted.glob(f"*/{assignment}")) if p.is_dir()}
+    missing = [s for s in students or [] if s not in found]
+    if missing:
+        raise GradingError(
+            f"{submitted}: no submission of '{assignment}' from {', '.join(missing)} — "
+            f"collect it first (`nbgrader collect {assignment}`) or check the student id"
+        )
+    return {s: p for s, p in found.items() if not students or s in students}
+
+
+def _graded_cells(course: Path, assignment: str) -> list[CellScore]:
+    """The graded cells of an assignment from a trusted gradebook, each with score 0."""
+    from nbgrader.api import Gradebook
+
+    cells = []
+    with Gradebook(_sqlite_url(course), COURSE_ID) as gb:
+        for notebook in gb.find_assignment(assignment).notebooks:
+            solution = {cell.name for cell in notebook.solution_cells}
+            for cell in notebook.grade_cells:
+                cells.append(CellScore(notebook.name, cell.name, 0.0, cell.max_score, cell.name in solution))
+    return cells
+
+
+def grade_submission(
+    course_root: Path, assignment: str, student: str, folder: Path, expected: list[CellScore], limits: Limits
+) -> SubmissionGrade:
+    """Autograde one submission in a fresh temporary course; copy its autograded notebooks back."""
+    with tempfile.TemporaryDirectory(prefix="carpentry-grade-") as tmp:
+        course = prepare_course(Path(tmp), course_root, assignment, student, folder)
+        argv = ["sh", "-c", _AUTOGRADE_SCRIPT, "autograde", sys.executable, assignment, student]
+        outcome = run_isolated(argv, course, course_root, limits)
+        scores = _read_scores(course, assignment, student)
+        _copy_autograded(course, course_root, assignment, student)
+    status = "timeout" if outcome.timed_out else ("graded" if scores is not None else "failed")
+    error = "" if status == "graded" else _last_log_line(outcome.log, outcome.timed_out, limits)
+    cells = [_trusted_score(cell, (scores or {}).get((cell.notebook, cell.grade_id))) for cell in expected]
+    return SubmissionGrade(assignment, student, status, error, cells, outcome.isolation)
+
+
+_AUTOGRADE_SCRIPT = """
+set -e
+"$1" -m nbgrader generate_assignment "$2" --force --log-level=WARN
+"$1" -m nbgrader autograde "$2" --student "$3" --force --log-level=WARN
+"""
+
+
+def _last_log_line(log: str, timed_out: bool, limits: Limits) -> str:
+    if timed_out:
+        return f"stopped after {limits.wall_s:g} s (wall-clock limit)"
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "nbgrader failed without a message"
+
+
+def _read_scores(course: Path, assignment: str, student: str) -> dict[tuple[str, str], float] | None:
+    """Auto scores from the temporary gradebook (a copy, read only if it is a plain file), or None."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    database = course / "gradebook.db"
+    if database.is_symlink() or not database.is_file():
+        return None
+    with tempfile.TemporaryDirectory(prefix="carpentry-scores-") as tmp:
+        copy = Path(tmp) / "gradebook.db"
+        shutil.copyfile(database, copy)
+        try:
+            with Gradebook(_sqlite_url(copy.parent), COURSE_ID) as gb:
+                submission = gb.find_submission(assignment, student)
+                return {
+                    (nb.name, grade.name): grade.auto_score
+                    for nb in submission.notebooks
+                    for grade in nb.grades
+                    if grade.auto_score is not None
+                }
+        except (MissingEntry, Exception):  # noqa: BLE001 - a damaged gradebook means no scores
+            return None
+
+
+def _trusted_score(cell: CellScore, score: float | None) -> CellScore:
+    """The cell with its score clamped to [0, max]: the parent trusts only the source's points."""
+    if cell.manual or score is None:
+        return cell
+    return CellScore(cell.notebook, cell.grade_id, min(max(float(score), 0.0), cell.max_score), cell.max_score, False)
+
+
+def _copy_autograded(course: Path, course_root: Path, assignment: str, student: str) -> None:
+    """Copy the autograded notebooks (plain files, bounded size) into the course for formgrader."""
+    source = course / "autograded" / student / assignment
+    if source.is_symlink() or not source.is_dir():
+        return
+    target = course_root / "autograded" / student / assignment
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for notebook in source.glob("*.ipynb"):
+        if notebook.is_file() and not notebook.is_symlink() and notebook.stat().st_size < 50 * 2**20:
+            shutil.copyfile(notebook, target / notebook.name)
+
+
+def record_grade(db_url: str, grade: SubmissionGrade) -> None:
+    """Write one submission's auto scores into the course gradebook (from the trusted parent)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url, COURSE_ID) as gb:
+        gb.update_or_create_student(grade.student)
+        gb.update_or_create_submission(grade.assignment, grade.student)
+        for cell in grade.cells:
+            row = gb.find_grade(cell.grade_id, cell.notebook, grade.assignment, grade.student)
+            row.auto_score = None if cell.manual else cell.score
+            row.needs_manual_grade = cell.manual
+        gb.db.commit()
+
+
+def write_csv(grades: Iterable[SubmissionGrade], path: Path) -> None:
+    """One row per submission: scores, maximum scores, whether written answers await manual grading."""
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(grade.row() for grade in grades)
+
+
+# --- the command ---------------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser, name: str = "grade") -> None:
+    """Arguments of ``carpentry grade``."""
+    parser.add_argument("assignment", nargs="?", help="assignment to autograde, e.g. lesson01")
+    parser.add_argument("--student", action="append", help="only this student id (repeatable)")
+    parser.add_argument("--csv", type=Path, help="write the grades to this CSV file")
+    parser.add_argument("--course", type=Path, default=Path.cwd(), help="course root (default: here)")
+    parser.add_argument("--timeout", type=float, default=Limits.wall_s, help="wall-clock limit per submission, s")
+    parser.add_argument("--generate", action="store_true", help="regenerate exercises/ from solutions/")
+    parser.add_argument("--check-leaks", nargs="*", type=Path, metavar="PATH", help="check files for leaks")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run ``carpentry grade``: 0 done, 1 leaks or failed submissions, 2 bad input."""
+    course = args.course.resolve()
+    try:
+        if not (course / "nbgrader_config.py").is_file():
+            raise GradingError(f"{course}: no nbgrader_config.py — run this in the course root or pass --course")
+        if args.generate:
+            return _report_generated(generate_exercises(course), course)
+        if args.check_leaks is not None:
+            return _report_leaks(find_leaks(args.check_leaks or [course / RELEASE_DIR], course / SOURCE_DIR))
+        if not args.assignment:
+            raise GradingError("carpentry grade: name an assignment (e.g. lesson01), or pass --generate")
+        grades = grade_assignment(course, args.assignment, args.student, Limits(wall_s=args.timeout))
+    except GradingError as error:
+        print(error, file=sys.stderr)
+        return 2
+    return _report_grades(grades, args.csv)
+
+
+def _report_generated(paths: list[Path], course: Path) -> int:
+    for path in paths:
+        print(f"wrote {path.relative_to(course)}")
+    return _report_leaks(find_leaks([course / RELEASE_DIR], course / SOURCE_DIR))
+
+
+def _report_leaks(leaks: list[Leak]) -> int:
+    for leak in leaks:
+        print(leak)
+    print(f"{len(leaks)} leak(s) found")
+    return 1 if leaks else 0
+
+
+def _report_grades(grades: list[SubmissionGrade], csv_path: Path | None) -> int:
+    for grade in grades:
+        note = f" ({grade.error})" if grade.error else ""
+        print(
+            f"{grade.assignment} {grade.student}: {grade.status}, auto {grade.auto_score:g}/{grade.auto_max_score:g}"
+            f", written answers {grade.manual_max_score:g} to grade by hand{note}"
+        )
+    if csv_path:
+        write_csv(grades, csv_path)
+        print(f"wrote {csv_path}")
+    return 0 if all(grade.status == "graded" for grade in grades) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m carpentry_kit.grading generate`` is ``carpentry grade --generate``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["generate"]:
+        argv = ["--generate", *argv[1:]]
+    parser = argparse.ArgumentParser(prog="python -m carpentry_kit.grading")
+    add_arguments(parser)
+    return run_command(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
