@@ -105,6 +105,11 @@ def configuration_label(key: str) -> str:
     )
 
 
+def configuration_sort_key(key: str) -> tuple[Any, ...]:
+    """Order configuration keys naturally: numbers by value (64 before 128), then text."""
+    return tuple((name, _value_order(value)) for name, value in json.loads(key).items())
+
+
 def with_configurations(frame: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
     """``frame`` plus a ``configuration`` key column built from the ``by`` columns (default: overrides)."""
     by = override_columns(frame) if by is None else by
@@ -176,7 +181,7 @@ def compare(
         if metric_base.empty:
             raise UsageError(f"baseline: has no '{name}' results — choose another baseline or --metric")
         _check_like(metric_rows, name)
-        for key, group in metric_rows.groupby(_KEY_COLUMN, sort=True):
+        for key, group in groups_in_order(metric_rows):
             reference = _matching_baseline(metric_base, group.iloc[0], strata)
             rows.append(_comparison_row(group, reference, key, by, (confidence, resamples, seed)))
     return pd.DataFrame(rows)
@@ -234,6 +239,11 @@ def _check_like(rows: pd.DataFrame, metric: str) -> None:
                 f"'{values[1]}' (run {other['run_id']}); compare only like with like: "
                 f"filter the results to one {key} first"
             )
+
+
+def groups_in_order(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    groups = list(frame.groupby(_KEY_COLUMN, sort=False))
+    return sorted(groups, key=lambda item: configuration_sort_key(item[0]))
 
 
 def _matching_baseline(base: pd.DataFrame, row: pd.Series, strata: list[str]) -> pd.DataFrame:
@@ -350,6 +360,12 @@ def _same(cell: Any, value: Any) -> bool:
     if isinstance(cell, (int, float)) and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(cell) == float(value)
     return json.dumps(cell, default=str) == json.dumps(value, default=str) or str(cell) == str(value)
+
+
+def _value_order(value: Any) -> tuple[int, Any]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value))
+    return (1, json.dumps(value, default=str))
 
 
 def _format_value(value: Any) -> str:

@@ -23,6 +23,8 @@ from carpentry_kit.compare import (
     check_metric,
     completed,
     configuration_label,
+    configuration_sort_key,
+    groups_in_order,
     override_columns,
     pooled_samples,
     resolve_column,
@@ -46,7 +48,7 @@ def plot_distributions(
 
     rows = _metric_rows(results, metric, by)
     ax = _axes(ax)
-    groups = list(rows.groupby("configuration", sort=True))
+    groups = groups_in_order(rows)
     data = [pooled_samples(group) for _, group in groups]
     estimated = [_is_estimate(group) for _, group in groups]
     boxes = ax.boxplot(data, patch_artist=True, widths=0.5, showfliers=False)
@@ -81,7 +83,7 @@ def plot_metric_vs_param(
     ax = _axes(ax)
     numeric = _all_numeric(rows[param])
     categories = sorted({str(v) for v in rows[param]}) if not numeric else []
-    for index, (key, line) in enumerate(rows.groupby("configuration", sort=True)):
+    for index, (key, line) in enumerate(groups_in_order(rows)):
         points = _points_by_value(line, param)
         xs = [value if numeric else categories.index(str(value)) for value, _ in points]
         medians = [summary[0] for _, summary in points]
@@ -157,7 +159,8 @@ def plot_energy_breakdown(results: Any, by: list[str] | None = None, ax: Axes | 
     if table.empty:
         raise UsageError("results: no completed run has an energy reading — run with an energy method")
     ax = _axes(ax)
-    labels = list(dict.fromkeys(table["configuration"]))
+    orders = dict(zip(table["configuration"], table["order"], strict=True))
+    labels = sorted(orders, key=orders.__getitem__)
     bottom = np.zeros(len(labels))
     for index, ((component, layer), part) in enumerate(table.groupby(["component", "layer"], sort=True)):
         heights = part.groupby("configuration")["joules"].mean().reindex(labels, fill_value=0.0)
@@ -177,7 +180,7 @@ def plot_energy_breakdown(results: Any, by: list[str] | None = None, ax: Axes | 
     if methods:
         ax.bar([labels[0]], [0], hatch=_ESTIMATE_HATCH, color="white", edgecolor="black",
                label=f"hatched: estimated ({', '.join(methods)})")  # fmt: skip
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
 
 
@@ -196,8 +199,8 @@ def pareto_front(points: Sequence[Sequence[float]], goals: Sequence[str]) -> Any
 
 
 def energy_components(results: Any, by: list[str] | None = None) -> pd.DataFrame:
-    """Tidy energy breakdown of completed runs: ``configuration, run_id, component, layer, joules,
-    estimated, method`` with joules per timed repeat."""
+    """Tidy energy breakdown of completed runs: ``configuration, order, run_id, component, layer, joules,
+    estimated, method`` with joules per timed repeat (``order`` sorts configurations naturally)."""
     import pandas as pd
 
     records = [r for r in _records(results) if r.get("status") == "completed" and r.get("energy")]
@@ -215,6 +218,7 @@ def energy_components(results: Any, by: list[str] | None = None) -> pd.DataFrame
             rows.append(
                 {
                     "configuration": configuration_label(_json(key)),
+                    "order": configuration_sort_key(_json(key)),
                     "run_id": record["run_id"],
                     "component": component,
                     "layer": energy.get("layer", "unknown"),
@@ -223,9 +227,8 @@ def energy_components(results: Any, by: list[str] | None = None) -> pd.DataFrame
                     "method": energy.get("method", "unknown"),
                 }
             )
-    return pd.DataFrame(
-        rows, columns=["configuration", "run_id", "component", "layer", "joules", "estimated", "method"]
-    )
+    columns = ["configuration", "order", "run_id", "component", "layer", "joules", "estimated", "method"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 # --- shared helpers -------------------------------------------------------------------------------
@@ -289,7 +292,7 @@ def _estimate_note(ax: Axes, rows: pd.DataFrame, estimated: bool) -> None:
         return
     methods = sorted({str(m) for m in rows.loc[rows["energy_measured"] == False, "energy_method"]})  # noqa: E712
     note = f"hollow/hatched: estimated energy ({', '.join(methods)}), not measured"
-    ax.text(0.01, 0.99, note, transform=ax.transAxes, va="top", fontsize="x-small", color="0.3")
+    ax.set_xlabel(f"{ax.get_xlabel()}\n{note}")
 
 
 def _metric_label(rows: pd.DataFrame) -> str:
@@ -326,7 +329,7 @@ def _medians_table(frame: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     import pandas as pd
 
     rows = []
-    for key, group in frame.groupby("configuration", sort=True):
+    for key, group in groups_in_order(frame):
         row: dict[str, Any] = {"label": configuration_label(key), "estimated": _is_estimate(group)}
         for metric in metrics:
             samples = pooled_samples(group[group["metric"] == metric])
