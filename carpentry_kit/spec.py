@@ -292,7 +292,14 @@ def _shown(value: Any) -> str:
 
 
 def _type_name(value: Any) -> str:
-    names = {dict: "a mapping", list: "a list", str: "text", bool: "true/false", type(None): "nothing"}
+    names = {
+        dict: "a mapping",
+        list: "a list",
+        str: "text",
+        bool: "true/false",
+        int: "a whole number",
+        float: "a number",
+    }
     return names.get(type(value), f"a {type(value).__name__}")
 
 
@@ -383,9 +390,11 @@ def _validate(document: _Document) -> tuple[Spec | None, list[Problem]]:
             loc, message, hint = _translate(item)
             if not document.is_rejected(loc):
                 problems.append(_positioned(document, loc, item["type"], message, hint))
+    reported = {problem.field for problem in problems}  # a value already wrong is not checked again
     problems.extend(
         _positioned(document, loc, "workload", message, hint)
         for loc, message, hint in workload_problems(document.data)
+        if field_path(loc) not in reported
     )
     return (spec if not problems else None), _sorted(problems)
 
