@@ -37,6 +37,7 @@ _API: dict[str, str] = {
     "RunResult": "carpentry_kit.runner",
     "summarize": "carpentry_kit.stats",
     "make_meter": "carpentry_kit.energy",
+    "energy_methods": "carpentry_kit.energy",
     "EnergyReading": "carpentry_kit.energy",
     "describe_system": "carpentry_kit.system",
     # results
