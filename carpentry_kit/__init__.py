@@ -40,6 +40,11 @@ _API: dict[str, str] = {
     "energy_methods": "carpentry_kit.energy",
     "EnergyReading": "carpentry_kit.energy",
     "describe_system": "carpentry_kit.system",
+    "Workload": "carpentry_kit.workloads",
+    "register_workload": "carpentry_kit.workloads",
+    "get_workload": "carpentry_kit.workloads",
+    "list_workloads": "carpentry_kit.workloads",
+    "load_dataset": "carpentry_kit.datasets",
     # results
     "load_results": "carpentry_kit.results",
     "ResultStore": "carpentry_kit.results",
