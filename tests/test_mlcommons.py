@@ -1,0 +1,130 @@
+"""Export to, and import from, the MLCommons Science collection entry format."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from carpentry_kit.mlcommons import (
+    ENTRY_KEYS,
+    RATING_KEYS,
+    entry_yaml,
+    from_mlcommons_entry,
+    skeleton_yaml,
+    to_mlcommons_entry,
+)
+from carpentry_kit.rating import rate_spec
+from carpentry_kit.spec import (
+    SpecError,
+    apply_overrides,
+    check_spec,
+    example_names,
+    example_spec_path,
+    load_spec,
+)
+from carpentry_kit.spec_model import Spec
+
+RUNNABLE = """\
+task:
+  workload: mlp-train
+metrics:
+  - {name: test_accuracy, kind: quality, unit: fraction, goal: maximize, target: 0.9}
+"""
+
+
+def _values(data):
+    if isinstance(data, dict):
+        for value in data.values():
+            yield from _values(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _values(value)
+    else:
+        yield data
+
+
+@pytest.mark.parametrize("name", example_names())
+def test_entry_has_every_key_and_no_nulls(name):
+    spec = load_spec(example_spec_path(name))
+    entry = to_mlcommons_entry(spec)
+    assert tuple(entry) == ENTRY_KEYS
+    assert None not in set(_values(entry)) and "" not in set(_values(entry))
+    assert entry["url"] != "unknown"
+    rating = rate_spec(spec)
+    assert tuple(entry["ratings"]) == RATING_KEYS
+    for key in RATING_KEYS:
+        assert entry["ratings"][key]["rating"] == rating.category(key).score
+        assert entry["ratings"][key]["reason"]
+
+
+def test_entry_yaml_uses_two_space_indent():
+    text = entry_yaml(to_mlcommons_entry(load_spec(example_spec_path("digits-mlp"))))
+    assert "\nkeywords:\n  - mlp\n" in text
+    assert "\ncontact:\n  name: " in text
+    assert yaml.safe_load(text)["name"] == "digits-mlp"
+
+
+def test_arxiv_paper_becomes_a_doi():
+    entry = to_mlcommons_entry(load_spec(example_spec_path("digits-mlp")))
+    assert entry["doi"] == "10.48550/arXiv.2512.11588"
+
+
+def test_export_needs_a_url():
+    spec = apply_overrides(load_spec(example_spec_path("matmul")), {"benchmark.url": "unknown"})
+    with pytest.raises(SpecError, match="benchmark.url"):
+        to_mlcommons_entry(spec)
+
+
+@pytest.mark.parametrize("name", example_names())
+def test_round_trip_keeps_the_description(name):
+    spec = load_spec(example_spec_path(name))
+    entry = yaml.safe_load(entry_yaml(to_mlcommons_entry(spec)))
+    skeleton = from_mlcommons_entry(entry)
+    assert "task" not in skeleton and "metrics" not in skeleton
+    skeleton.update(task=spec.task.model_dump(), metrics=[m.model_dump() for m in spec.metrics])
+    back = Spec.model_validate(skeleton).benchmark
+    for field in (
+        "name",
+        "version",
+        "summary",
+        "domain",
+        "ml_motif",
+        "task_type",
+        "keywords",
+        "license",
+        "url",
+    ):
+        assert getattr(back, field) == getattr(spec.benchmark, field), field
+    assert back.description == spec.benchmark.description.strip()
+
+
+def test_skeleton_text_validates_once_task_and_metrics_are_filled():
+    entry = to_mlcommons_entry(load_spec(example_spec_path("digits-mlp")))
+    text = skeleton_yaml(entry)
+    assert "# TODO" in text and text.startswith("# yaml-language-server: $schema=")
+    assert {p.field for p in check_spec(text)} == {"task", "metrics"}
+    assert check_spec(text + RUNNABLE) == []
+
+
+def test_import_of_a_sparse_foreign_entry():
+    entry = {
+        "name": "CloudMask Segmentation",
+        "url": "https://github.com/mlcommons/science",
+        "domain": "Climate & Earth Science",
+        "ml_motif": ["Classificaton"],
+        "keywords": ["unknown"],
+        "licensing": "unknown",
+        "datasets": {"links": [{"name": "Sentinel-3 SLSTR", "url": "https://example.org/slstr.h5"}]},
+    }
+    skeleton = from_mlcommons_entry(entry)
+    assert skeleton["benchmark"]["name"] == "cloudmask-segmentation"
+    assert skeleton["benchmark"]["ml_motif"] == "Classification"  # closest ontology term
+    assert "license" not in skeleton["benchmark"] and "keywords" not in skeleton["benchmark"]
+    text = skeleton_yaml(entry)
+    assert "source: https://example.org/slstr.h5, sha256: TODO" in text
+    assert check_spec(text + RUNNABLE) == []
+
+
+def test_import_rejects_a_non_entry():
+    with pytest.raises(ValueError, match="name"):
+        from_mlcommons_entry({"url": "x"})
