@@ -270,3 +270,98 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# ---------------------------------------------------------------- human-readable summaries
+
+SUMMARY_HEADER = ("metric", "value", "median", "IQR", "unit", "n", "95% CI of median", "note")
+
+
+def summary_rows(record: dict[str, Any]) -> list[tuple[str, ...]]:
+    """One row per metric: name, headline, median, IQR, unit, n, CI and a note (ESTIMATED, unstable)."""
+    estimated = not (record.get("energy") or {}).get("measured", False)
+    rows = []
+    for name, metric in record.get("metrics", {}).items():
+        stats = metric.get("stats") or {}
+        notes = []
+        if metric.get("kind") == "energy" and estimated:
+            notes.append("ESTIMATED")
+        if stats.get("unstable"):
+            notes.append("unstable")
+        ci = f"[{_number(stats.get('ci_low'))}, {_number(stats.get('ci_high'))}]" if stats else "-"
+        rows.append(
+            (
+                name,
+                _number(metric.get("value")),
+                _number(stats.get("median")),
+                _number(stats.get("iqr")),
+                metric.get("unit", ""),
+                str(stats.get("n", 0)),
+                ci,
+                ", ".join(notes),
+            )
+        )
+    return rows
+
+
+def energy_line(record: dict[str, Any]) -> str:
+    """How much energy, over how long, by which method — and whether it was measured or estimated."""
+    energy = record.get("energy")
+    if not energy:
+        return "energy: not measured"
+    kind = "measured" if energy.get("measured") else "ESTIMATED"
+    power = energy.get("avg_power_w")
+    power_text = f", {power:.3g} W average" if power is not None else ""
+    notes = f" ({energy['notes']})" if energy.get("notes") else ""
+    return (
+        f"energy: {energy['total_j']:.4g} J over {energy['duration_s']:.3g} s timed{power_text}"
+        f" — method {energy['method']}, {kind}{notes}"
+    )
+
+
+def format_record(record: dict[str, Any]) -> str:
+    """A record as a plain-text summary table, ending with LoadGen's 'Result is: VALID/INVALID' line."""
+    rows = [SUMMARY_HEADER, *summary_rows(record)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(SUMMARY_HEADER))]
+    table = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    peak = record.get("peak_memory_mb")
+    lines = [
+        f"{record['benchmark']} — {record['scenario']} on {record['device']}, run {record['run_id'][:12]}"
+        f" ({record['status']})",
+        *table,
+        energy_line(record),
+        f"peak memory: {peak:.0f} MiB" if peak is not None else "peak memory: not measured",
+    ]
+    if record.get("error"):
+        lines.append(f"error: {record['error']}")
+    lines.append(f"Result is: {record['validity']}")
+    lines += [f"  - {reason}" for reason in record.get("reasons", [])]
+    return "\n".join(lines)
+
+
+def record_html(record: dict[str, Any]) -> str:
+    """The same summary as an HTML table, for notebooks."""
+    from html import escape
+
+    head = "".join(f"<th>{escape(cell)}</th>" for cell in SUMMARY_HEADER)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>" for row in summary_rows(record)
+    )
+    colour = "green" if record["validity"] == "VALID" else "firebrick"
+    reasons = "".join(f"<li>{escape(reason)}</li>" for reason in record.get("reasons", []))
+    return (
+        f"<div><b>{escape(record['benchmark'])}</b> — {escape(record['scenario'])} on {escape(record['device'])}"
+        f" ({escape(record['status'])})<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f"<p>{escape(energy_line(record))}</p>"
+        f"<p>Result is: <b style='color:{colour}'>{record['validity']}</b></p><ul>{reasons}</ul></div>"
+    )
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
