@@ -14,9 +14,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from carpentry_kit.spec import UsageError
 
-class EnergyError(RuntimeError):
-    """A meter cannot give a trustworthy reading; the message is one line saying why and what to do."""
+
+class EnergyError(UsageError):
+    """A meter cannot give a trustworthy reading; the message is one line saying why and what to do.
+
+    A ``spec.UsageError``, so the CLI prints the line and exits 2 instead of showing a traceback.
+    """
 
 
 class EnergyUnavailable(EnergyError):

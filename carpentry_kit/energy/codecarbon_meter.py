@@ -13,6 +13,7 @@ a fixed W per GB. A reading is ``measured`` only if every part came from a count
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import threading
@@ -37,16 +38,23 @@ def _quiet_codecarbon() -> None:
     logging.getLogger("codecarbon").setLevel(logging.ERROR)
 
 
+def _parameters(tracker_class: type) -> set[str]:
+    """Keyword parameters the tracker class accepts, through its base classes' ``**kwargs``."""
+    return {name for cls in tracker_class.__mro__ for name in inspect.signature(cls.__init__).parameters}
+
+
 def _start_tracker(country: str) -> Any:
     try:
         from codecarbon import OfflineEmissionsTracker
     except ImportError as exc:
         raise EnergyUnavailable("codecarbon is not installed — pip install codecarbon") from exc
     _quiet_codecarbon()  # importing codecarbon resets its logger to INFO
+    # codecarbon >= 3.3 deprecates save_to_file=False in favour of output_methods=[] (write nothing)
+    no_output = {"output_methods": []} if "output_methods" in _parameters(OfflineEmissionsTracker) else {}
     tracker = OfflineEmissionsTracker(
         country_iso_code=country,
         log_level="error",
-        save_to_file=False,
+        **(no_output or {"save_to_file": False}),
         tracking_mode="machine",
         allow_multiple_runs=True,
         measure_power_secs=3600,

@@ -70,9 +70,12 @@ def _zone_dirs(root: Path) -> dict[str, Path]:
     return zones
 
 
-def find_rapl_domains(root: Path | str = POWERCAP_ROOT) -> list[RaplDomain]:
-    """The package and DRAM counters under ``root``; raises EnergyUnavailable saying why there are none."""
-    root = Path(root)
+def find_rapl_domains(root: Path | str | None = None) -> list[RaplDomain]:
+    """The package and DRAM counters under ``root`` (default ``/sys/class/powercap``).
+
+    Raises EnergyUnavailable saying why when there are none or they cannot be read.
+    """
+    root = Path(root if root is not None else POWERCAP_ROOT)
     if not root.is_dir():
         raise EnergyUnavailable(
             f"{root} does not exist — no RAPL powercap interface (not Linux, or a VM without it)"
@@ -112,7 +115,7 @@ class RaplMeter(EnergyMeter):
     method = "rapl"
     measured = True
 
-    def __init__(self, root: Path | str = POWERCAP_ROOT) -> None:
+    def __init__(self, root: Path | str | None = None) -> None:
         super().__init__()
         self.domains = find_rapl_domains(root)
 

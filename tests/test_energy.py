@@ -1,0 +1,218 @@
+"""Energy readings, windows, the estimate meter, auto selection, carbon, and NVML where a GPU exists."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from carpentry_kit.energy import (
+    CombinedMeter,
+    EnergyError,
+    EnergyReading,
+    EnergyUnavailable,
+    carbon_estimate,
+    energy_methods,
+    make_meter,
+    rapl,
+)
+from carpentry_kit.energy.estimate import TDP_ENV_VAR, EstimateMeter, known_cpu_tdp_w
+from carpentry_kit.energy.nvml import NvmlMeter, PowerIntegrator, nvml_indices
+from carpentry_kit.spec import UsageError
+
+METHODS_HERE = energy_methods()
+
+
+def busy(seconds: float) -> int:
+    """Keep one core busy for about ``seconds``."""
+    end, count = time.perf_counter() + seconds, 0
+    while time.perf_counter() < end:
+        count += sum(range(200))
+    return count
+
+
+# ------------------------------------------------------------------ readings and windows
+
+
+def test_reading_units_and_average_power() -> None:
+    reading = EnergyReading("rapl", True, {"cpu": 30.0, "dram": 6.0}, 36.0, 2.0)
+    assert reading.avg_power_w == pytest.approx(18.0)
+    assert reading.as_dict()["avg_power_w"] == pytest.approx(18.0)
+
+
+def test_zero_length_reading_has_no_average_power() -> None:
+    reading = EnergyReading("estimate", False, {"cpu": 0.0}, 0.0, 0.0)
+    assert math.isnan(reading.avg_power_w)
+    assert reading.as_dict()["avg_power_w"] is None
+
+
+def test_negative_energy_is_refused_with_a_reason() -> None:
+    with pytest.raises(EnergyError, match="counter went backwards"):
+        EnergyReading("nvml", True, {"gpu": -1.0}, -1.0, 1.0)
+    with pytest.raises(UsageError, match="negative window duration"):
+        EnergyReading("nvml", True, {"gpu": 1.0}, 1.0, -0.5)
+
+
+def test_window_order_is_checked() -> None:
+    meter = EstimateMeter()
+    with pytest.raises(EnergyError, match="without begin"):
+        meter.end()
+    meter.begin()
+    with pytest.raises(EnergyError, match="begin\\(\\) called twice"):
+        meter.begin()
+    assert meter.end().duration_s >= 0
+
+
+# ------------------------------------------------------------------ estimate
+
+
+def test_estimate_meter_for_real() -> None:
+    meter = make_meter("estimate")
+    with meter.window() as window:
+        busy(0.2)
+    reading = window.reading
+    assert reading.method == "estimate" and reading.measured is False
+    assert reading.components_j["cpu"] > 0 and reading.components_j["dram"] > 0
+    assert reading.total_j == pytest.approx(sum(reading.components_j.values()))
+    assert 0.15 < reading.duration_s < 5
+    assert "estimate, not a measurement" in reading.notes and "W" in reading.notes
+    assert meter.rated_source in reading.notes
+
+
+def test_estimate_follows_rated_power_and_cpu_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TDP_ENV_VAR, "100")
+    meter = EstimateMeter()
+    assert meter.rated_source.startswith("100 W from CARPENTRY_CPU_TDP_W")
+    cpu_before = time.process_time()
+    meter.begin()
+    busy(0.2)
+    reading = meter.end()
+    cpu_seconds = time.process_time() - cpu_before
+    expected = 100 * cpu_seconds / (os.cpu_count() or 1)
+    assert reading.components_j["cpu"] == pytest.approx(expected, rel=0.1)
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5"])
+def test_bad_rated_power_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv(TDP_ENV_VAR, value)
+    with pytest.raises(EnergyError, match=f"{TDP_ENV_VAR}='{value}' is not a positive number of watts"):
+        EstimateMeter()
+
+
+def test_known_cpu_table_matches_whole_model_names() -> None:
+    assert known_cpu_tdp_w("Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz") == ("Gold 6248", 150.0)
+    assert known_cpu_tdp_w("AMD EPYC 7763 64-Core Processor") == ("EPYC 7763", 280.0)
+    assert known_cpu_tdp_w("AMD Ryzen 5 3600X 6-Core Processor") is None  # not the 3600
+    assert known_cpu_tdp_w("AMD EPYC") is None
+
+
+# ------------------------------------------------------------------ combining and choosing
+
+
+def test_combined_meter_adds_components_and_labels_honestly(tmp_path: Path) -> None:
+    package = tmp_path / "intel-rapl:0"
+    package.mkdir()
+    (package / "name").write_text("package-0")
+    (package / "energy_uj").write_text("0")
+    (package / "max_energy_range_uj").write_text("1000000000")
+    meter = CombinedMeter([rapl.RaplMeter(tmp_path), EstimateMeter()])
+    assert meter.method == "rapl+estimate" and meter.measured is False
+    meter.begin()
+    (package / "energy_uj").write_text("2000000")
+    busy(0.05)
+    reading = meter.end()
+    assert reading.components_j["cpu"] > 2.0  # 2 J from RAPL plus the estimate's CPU share
+    assert "rapl: RAPL counters" in reading.notes and "estimate:" in reading.notes
+
+
+def test_energy_methods_gives_a_reason_for_every_unusable_method() -> None:
+    assert set(METHODS_HERE) == {"rapl", "nvml", "codecarbon", "estimate"}
+    assert METHODS_HERE["estimate"] is None
+    for method, reason in METHODS_HERE.items():
+        assert reason is None or (isinstance(reason, str) and len(reason) > 10), method
+
+
+def test_auto_picks_rapl_when_readable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "intel-rapl:0"
+    package.mkdir()
+    for name, text in (("name", "package-0"), ("energy_uj", "5"), ("max_energy_range_uj", "100")):
+        (package / name).write_text(text)
+    monkeypatch.setattr(rapl, "POWERCAP_ROOT", tmp_path)
+    assert make_meter("auto").method == "rapl"
+
+
+def test_auto_on_this_machine_follows_the_documented_order() -> None:
+    usable = [m for m in ("rapl", "codecarbon", "estimate") if METHODS_HERE[m] is None]
+    meter = make_meter("auto", device="cpu")
+    assert meter.method == usable[0]
+    meter.close()
+
+
+@pytest.mark.skipif(METHODS_HERE["nvml"] is None, reason="a GPU is present: auto uses NVML")
+def test_auto_on_cuda_without_nvml_explains() -> None:
+    with pytest.raises(EnergyUnavailable, match="NVML|nvidia-ml-py"):
+        make_meter("auto", device="cuda")
+
+
+def test_unknown_method_lists_the_valid_ones() -> None:
+    with pytest.raises(EnergyError, match="unknown energy method 'joulemeter' — use one of: auto, rapl"):
+        make_meter("joulemeter")
+
+
+# ------------------------------------------------------------------ carbon
+
+
+def test_carbon_estimate_uses_the_country_grid() -> None:
+    kg_fra, method_fra = carbon_estimate(3.6e6, "FRA")  # 1 kWh
+    kg_usa, method_usa = carbon_estimate(3.6e6, "usa")
+    assert 0 < kg_fra < kg_usa < 2
+    assert method_fra.startswith("estimate:") and "France" in method_fra and "gCO2e/kWh" in method_fra
+    assert carbon_estimate(0.0, "FRA")[0] == 0.0
+
+
+def test_carbon_estimate_bad_country() -> None:
+    with pytest.raises(EnergyError, match="unknown country code 'XX' — use a 3-letter ISO code such as USA"):
+        carbon_estimate(1.0, "XX")
+
+
+# ------------------------------------------------------------------ NVML
+
+
+def test_power_integrator_trapezoid_of_a_known_power() -> None:
+    integrator = PowerIntegrator(lambda: 50.0, interval_s=0.01)
+    started = time.perf_counter()
+    first = integrator.energy_j()
+    time.sleep(0.2)
+    second = integrator.energy_j()
+    elapsed = time.perf_counter() - started
+    integrator.close()
+    assert integrator.samples >= 10  # well above 10 Hz
+    assert second - first == pytest.approx(50.0 * elapsed, rel=0.05)
+
+
+def test_visible_devices_map_to_nvml_indices() -> None:
+    uuids = ["GPU-aaaa", "GPU-bbbb", "GPU-cccc"]
+    assert nvml_indices("cuda", None, uuids) == [0, 1, 2]
+    assert nvml_indices("cuda", "2,0", uuids) == [2, 0]
+    assert nvml_indices("cuda:1", "2,0", uuids) == [0]
+    assert nvml_indices("cuda:0", "GPU-bbbb", uuids) == [1]
+    with pytest.raises(EnergyUnavailable, match="only 2 GPU\\(s\\) are visible"):
+        nvml_indices("cuda:2", "0,1", uuids)
+    with pytest.raises(EnergyUnavailable, match="NVML sees 3"):
+        nvml_indices("cuda", "7", uuids)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(METHODS_HERE["nvml"] is not None, reason=f"NVML unusable here: {METHODS_HERE['nvml']}")
+def test_nvml_meter_on_a_real_gpu() -> None:
+    meter = NvmlMeter("cuda:0")
+    with meter.window() as window:
+        time.sleep(0.3)
+    meter.close()
+    reading = window.reading
+    assert reading.method == "nvml" and reading.measured
+    assert reading.components_j["gpu"] > 0  # an idle GPU still draws tens of watts
+    assert 1 < reading.avg_power_w < 2000
