@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -204,7 +205,7 @@ def _download(ds: Dataset, stream: Any) -> str:
             f"download of {ds.source} failed: HTTP {error.code} {error.reason}",
             "check the URL",
         ) from None
-    except (urllib.error.URLError, OSError) as error:
+    except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException) as error:
         reason = getattr(error, "reason", None) or error
         raise DatasetError(
             ds.name,
