@@ -33,6 +33,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable — log a number, string, list or dict")
 
 
+def _start_key(key: str) -> str:
+    """The start key MLPerf pairs with an end key: ``run_stop`` -> ``run_start``."""
+    return key[: -len("_stop")] + "_start" if key.endswith("_stop") else key
+
+
 def encode_event(namespace: str, time_ms: int, event_type: str, key: str, value: Any, metadata: dict) -> str:
     """One ``:::MLLOG`` line, keys in mlperf_logging's order."""
     event = {
@@ -49,8 +54,9 @@ def encode_event(namespace: str, time_ms: int, event_type: str, key: str, value:
 class MLLogger:
     """Append MLLOG events to ``path`` (parent folders are created).
 
-    ``start(key)``/``end(key)`` bracket an interval (starting an open key again, or ending one never
-    started, is an error naming the key); ``event(key, value)`` is a point in time. Extra keyword
+    ``start(key)``/``end(key)`` bracket an interval; as in MLPerf, ``end("run_stop")`` closes
+    ``start("run_start")``. Starting an open interval again, or ending one never started, is an error
+    naming the key; ``event(key, value)`` is a point in time. Extra keyword
     arguments become metadata next to the caller's ``file`` and ``lineno``.
     """
 
@@ -72,12 +78,13 @@ class MLLogger:
         self._write(INTERVAL_START, key, value, metadata)
 
     def end(self, key: str, value: Any = None, **metadata: Any) -> None:
-        """Close the interval ``key`` opened by ``start``."""
-        if key not in self._open_intervals:
+        """Close an interval: ``key`` itself, or MLPerf's pairing ``run_stop`` closes ``run_start``."""
+        opened = key if key in self._open_intervals else _start_key(key)
+        if opened not in self._open_intervals:
             raise ValueError(
-                f"MLLOG interval {key!r} was never started in {self.path} — call start({key!r}) first"
+                f"MLLOG interval {key!r} was never started in {self.path} — call start({opened!r}) first"
             )
-        self._open_intervals.discard(key)
+        self._open_intervals.discard(opened)
         self._write(INTERVAL_END, key, value, metadata)
 
     def event(self, key: str, value: Any = None, **metadata: Any) -> None:

@@ -18,10 +18,10 @@ def write_run(path: Path) -> int:
         log.event("submission_benchmark", "digits-mlp")
         log.start("run_start")
         log.start("epoch_start", epoch_num=1)
-        log.end("epoch_start", epoch_num=1)
+        log.end("epoch_stop", epoch_num=1)  # MLPerf's pairing: *_stop ends *_start
         accuracy_line = _line_of_next_call()
         log.event("eval_accuracy", np.float32(0.875), epoch_num=np.int64(1))
-        log.end("run_start", status="success")
+        log.end("run_stop", status="success")
     return accuracy_line
 
 
@@ -37,7 +37,7 @@ def test_mlperf_parser_reads_every_line(tmp_path: Path) -> None:
     lines, errors = parse_file(str(path), ruleset="6.0.0")
     assert errors == []
     assert [line.key for line in lines] == [
-        "submission_benchmark", "run_start", "epoch_start", "epoch_start", "eval_accuracy", "run_start",
+        "submission_benchmark", "run_start", "epoch_start", "epoch_stop", "eval_accuracy", "run_stop",
     ]  # fmt: skip
     accuracy = lines[4]
     assert accuracy.value["value"] == pytest.approx(0.875)
@@ -62,7 +62,7 @@ def test_line_layout_matches_mlperf_logging(tmp_path: Path) -> None:
 
 def test_interval_misuse_names_the_key(tmp_path: Path) -> None:
     with MLLogger(tmp_path / "run.log") as log:
-        with pytest.raises(ValueError, match="'run_stop' was never started"):
+        with pytest.raises(ValueError, match=r"'run_stop' was never started .* call start\('run_start'\)"):
             log.end("run_stop")
         log.start("block_start")
         with pytest.raises(ValueError, match="'block_start' is already open"):
