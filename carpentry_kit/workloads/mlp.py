@@ -27,9 +27,12 @@ class _Classifier(SupervisedNet):
     quality_metrics = {"test_accuracy": "fraction"}
 
     def prepare_targets(self, y: np.ndarray) -> int:
-        if y.ndim != 1:
+        from carpentry_kit.datasets import is_class_labels
+
+        if not is_class_labels(y):
             raise WorkloadError(
-                f"datasets: workload '{self.name}' needs one class label per row — use a classification dataset"
+                f"datasets: workload '{self.name}' needs one class label per row (integers or strings)"
+                " — use a classification dataset"
             )
         self.classes = np.unique(y)
         return len(self.classes)
