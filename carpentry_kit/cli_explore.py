@@ -1,0 +1,141 @@
+"""The explore commands of ``carpentry``: sweep, compare, report.
+
+Bad input is printed as one line per problem and exits 2; nothing here prints a traceback. ``sweep`` exits
+0 when every point completed VALID and 1 otherwise (a point failed or was INVALID).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT = 0, 1, 2
+
+SWEEP_EPILOG = """\
+examples:
+  carpentry sweep matmul.yaml --grid task.params.size=64,128,256 --repeats 3 --out results/sizes
+  carpentry sweep matmul.yaml --grid task.params.size=64,128 --grid task.params.dtype=float32,float64
+  carpentry sweep matmul.yaml --grid task.params.size=64,128 --dask tcp://scheduler:8786
+
+Points run one after another by default: runs sharing one machine distort each other's timings and
+energy. Re-running the same command skips the points already completed in --out.
+On an HPC cluster, start Dask workers with dask-jobqueue (see `help(carpentry_kit.sweep)`) and pass the
+scheduler's address to --dask.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    """Add the arguments of command ``name`` to its sub-parser."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    {"sweep": _sweep_arguments, "compare": _compare_arguments, "report": _report_arguments}[name](parser)
+
+
+def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = SWEEP_EPILOG
+    parser.add_argument("spec", metavar="SPEC", help="the spec file to sweep")
+    parser.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        required=True,
+        metavar="PATH=V1,V2,...",
+        help="a swept field and its values (YAML), e.g. task.params.size=64,128; repeat for more fields",
+    )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="PATH=VALUE", help="fix a field for every point"
+    )
+    parser.add_argument("--out", metavar="DIR", help="results directory (default: the spec's results.dir)")
+    parser.add_argument("--repeats", type=int, metavar="N", help="timed repeats per point (protocol.repeats)")
+    parser.add_argument(
+        "--energy", default="auto", metavar="METHOD", help="rapl, nvml, codecarbon, estimate, auto"
+    )
+    parser.add_argument("--device", metavar="DEVICE", help="cpu or cuda[:N] (default: the spec decides)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--dask", metavar="ADDRESS", help="run each point as a task on this Dask scheduler")
+    where.add_argument(
+        "--dask-local",
+        type=int,
+        metavar="N",
+        help="start N local Dask workers (a demo: they share this machine)",
+    )
+
+
+def _compare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", metavar="RESULTS_DIR", help="a results directory")
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        required=True,
+        metavar="PATH=VALUE",
+        help="the baseline configuration, e.g. task.params.size=256 (repeat for more keys), or a pandas query",
+    )
+    parser.add_argument(
+        "--metric", action="append", metavar="M", help="compare only this metric (repeatable)"
+    )
+    parser.add_argument("--csv", metavar="FILE", help="also write the comparison as CSV")
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", metavar="RESULTS_DIR", help="a results directory")
+    parser.add_argument(
+        "-o", "--output", default="report.html", metavar="FILE", help="the HTML report to write"
+    )
+    parser.add_argument("--md", metavar="FILE", help="also write the MLCommons-style Markdown results table")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the parsed command; bad input is reported on stderr as one line per problem, exit 2."""
+    from carpentry_kit.spec import SpecError, UsageError
+
+    command = {"sweep": _sweep, "compare": _compare, "report": _report}[args.command]
+    try:
+        return command(args)
+    except SpecError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+    except UsageError as error:
+        print(f"carpentry {args.command}: {error}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from carpentry_kit.spec import UsageError, parse_overrides
+    from carpentry_kit.sweep import parse_grid, sweep
+
+    if args.repeats is not None and args.repeats < 1:
+        raise UsageError(f"--repeats {args.repeats}: must be at least 1")
+    if args.dask_local is not None and args.dask_local < 1:
+        raise UsageError(f"--dask-local {args.dask_local}: must be at least 1 worker")
+    result = sweep(
+        args.spec,
+        parse_grid(args.grid),
+        overrides=parse_overrides(args.set),
+        out=args.out,
+        repeats=args.repeats,
+        energy=args.energy,
+        device=args.device,
+        dask=args.dask,
+        dask_local=args.dask_local,
+        log=lambda line: print(line, flush=True),
+    )
+    invalid = [r for r in result.done if r["validity"] != "VALID"]
+    return EXIT_INVALID if result.failed or invalid else EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from carpentry_kit.compare import compare, format_comparison, parse_baseline
+
+    table = compare(args.results, parse_baseline(args.baseline), metric=args.metric)
+    print(format_comparison(table))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from carpentry_kit.report import write_report
+
+    path = write_report(args.results, args.output, markdown=args.md)
+    print(f"wrote {path}" + (f" and {args.md}" if args.md else ""), file=sys.stderr)
+    return EXIT_OK

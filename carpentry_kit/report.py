@@ -1,0 +1,415 @@
+"""Reports of a results directory: one self-contained HTML file and a Markdown results table.
+
+``write_report(results_dir, "report.html", markdown="results.md")`` reads the stored records (nothing is
+re-run) and writes:
+
+* **HTML** — one file with no external resources (inline CSS, plots embedded as base64 PNG): the runs at a
+  glance, the system description, the spec(s), a results table, comparisons against a baseline with 95%
+  confidence intervals, plots, and a methods note saying how every energy figure was obtained (method,
+  measured or estimated, notes).
+* **Markdown** — the MLCommons Science results layout, one table per benchmark and configuration:
+  ``| Measurement name | Reference model value | Submitted model value |``; the reference comes from the
+  spec's ``results.reference`` (``unknown`` when the spec gives none).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from carpentry_kit.compare import (
+    CONFIDENCE,
+    compare,
+    completed,
+    configuration_key,
+    configuration_label,
+    override_columns,
+    with_configurations,
+)
+from carpentry_kit.spec import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MAX_DISTRIBUTION_CONFIGURATIONS = 12  # beyond this a box per configuration is unreadable
+MAX_PARAM_PLOTS = 4
+
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.45}
+h1{border-bottom:2px solid #345;padding-bottom:.2em}h2{margin-top:1.8em;color:#345}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
+th,td{border:1px solid #ccc;padding:.25em .55em;text-align:left;vertical-align:top}
+th{background:#eef2f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.VALID{color:#176b2c;font-weight:600}.INVALID,.failed,.interrupted{color:#a4161a;font-weight:600}
+.better{color:#176b2c}.worse{color:#a4161a}.estimated{background:#fff4d6}
+pre{background:#f6f8fa;padding:.8em;overflow:auto;font-size:.85em}
+figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:.85em;color:#555}
+.note{background:#f3f6fa;border-left:4px solid #345;padding:.5em 1em}
+"""
+
+
+def write_report(results_dir: str | Path, path: str | Path, markdown: str | Path | None = None) -> Path:
+    """Write the HTML report of ``results_dir`` to ``path`` (and the Markdown table to ``markdown``)."""
+    from carpentry_kit.results import ResultStore, records_frame
+
+    records = ResultStore(results_dir).records()
+    if not records:
+        raise UsageError(f"{results_dir}: holds no runs — run `carpentry run SPEC --out {results_dir}` first")
+    frame = records_frame(records, samples=True)
+    path = Path(path)
+    _write(path, render_html(records, frame, str(results_dir)))
+    if markdown is not None:
+        _write(Path(markdown), render_markdown(records))
+    return path
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write: {error.strerror} — choose a writable path") from None
+
+
+# --- HTML -----------------------------------------------------------------------------------------
+
+
+def render_html(records: list[dict[str, Any]], frame: pd.DataFrame, source: str) -> str:
+    """The whole report as one HTML document."""
+    benchmarks = list(dict.fromkeys(record["benchmark"] for record in records))
+    body = [
+        f"<h1>Benchmark report: {_e(', '.join(benchmarks))}</h1>",
+        _overview(records, source),
+        _methods_note(records),
+        "<h2>System</h2>",
+        _systems(records),
+    ]
+    for benchmark in benchmarks:
+        mine = [record for record in records if record["benchmark"] == benchmark]
+        rows = frame[frame["benchmark"] == benchmark]
+        rows = rows.drop(columns=[c for c in override_columns(rows) if rows[c].isna().all()])
+        body += [f"<h2>{_e(benchmark)}</h2>", _spec_section(mine), _results_table(mine)]
+        body += [_comparison_section(rows, mine), _plots_section(rows, mine)]
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Benchmark report: {_e(', '.join(benchmarks))}</title><style>{_CSS}</style></head>"
+        f"<body>{''.join(body)}</body></html>\n"
+    )
+
+
+def _overview(records: list[dict[str, Any]], source: str) -> str:
+    import carpentry_kit
+
+    counts = _counts(records, "status") + ", " + _counts(records, "validity")
+    started = sorted(record["started_at"] for record in records)
+    return (
+        f"<p>{len(records)} runs from <code>{_e(source)}</code> ({_e(counts)}), "
+        f"{_e(started[0])} to {_e(started[-1])}. Generated by carpentry-kit {_e(carpentry_kit.__version__)} "
+        f"(<code>carpentry report</code>) from stored results; nothing was re-run.</p>"
+    )
+
+
+def _methods_note(records: list[dict[str, Any]]) -> str:
+    """How each energy figure was obtained, and how the statistics were computed."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault(json.dumps(_energy_method(record), sort_keys=True), []).append(record)
+    rows = []
+    for key, members in groups.items():
+        method = json.loads(key)
+        kind = "measured" if method["measured"] else "<b>estimated — not a measurement</b>"
+        rows.append(
+            [
+                _e(method["method"]),
+                kind,
+                _e(method["layer"]),
+                _e(method["notes"]),
+                _e(method["carbon"]),
+                str(len(members)),
+            ]  # fmt: skip
+        )
+    table = _table(["energy method", "measured?", "layer", "notes", "carbon", "runs"], rows, escape=False)
+    return (
+        "<h2>Methods</h2><div class='note'><p>Every energy figure below was obtained as listed here. "
+        "Estimated energy is shaded in tables, hatched or hollow in plots.</p>"
+        f"{table}<p>Figures are medians of the timed repeats (warm-up excluded). Confidence intervals "
+        f"({CONFIDENCE:.0%}) of a median use order statistics (a seeded bootstrap below 6 samples); "
+        "comparisons divide medians and take a seeded bootstrap interval of the ratio, resampling the raw "
+        "samples of both sides. A difference is called significant only when that interval excludes 1."
+        "</p></div>"
+    )
+
+
+def _energy_method(record: dict[str, Any]) -> dict[str, Any]:
+    energy = record.get("energy") or {}
+    return {
+        "method": energy.get("method", "none (no energy reading)"),
+        "measured": bool(energy.get("measured", False)),
+        "layer": energy.get("layer", "—"),
+        "notes": energy.get("notes", ""),
+        "carbon": energy.get("carbon_method") or "—",
+    }
+
+
+def _systems(records: list[dict[str, Any]]) -> str:
+    distinct = list(
+        {json.dumps(r.get("system", {}), sort_keys=True, default=str): r for r in records}.values()
+    )
+    parts = []
+    for index, record in enumerate(distinct, start=1):
+        system = record.get("system") or {}
+        software = record.get("software") or {}
+        heading = f"<h3>System {index} of {len(distinct)}</h3>" if len(distinct) > 1 else ""
+        rows = [[key, _cell(value)] for key, value in system.items()]
+        rows += [[f"software: {key}", _cell(value)] for key, value in software.items()]
+        parts.append(heading + _table(["field", "value"], rows or [["system", "not recorded"]]))
+    return "".join(parts)
+
+
+def _spec_section(records: list[dict[str, Any]]) -> str:
+    import yaml
+
+    hashes = list(dict.fromkeys(record["spec_hash"] for record in records))
+    overrides = list(dict.fromkeys(_overrides_label(record) for record in records))
+    text = yaml.safe_dump(records[0]["spec"], sort_keys=False, allow_unicode=True)
+    return (
+        f"<p>{len(records)} runs of {len(hashes)} distinct spec(s) (by spec hash) in {len(overrides)} "
+        f"configuration(s); the runs differ from the spec below only by their overrides: "
+        f"{_e('; '.join(overrides[:20]))}{' …' if len(overrides) > 20 else ''}.</p>"
+        f"<details><summary>Spec of the first run (canonical form, hash {_e(records[0]['spec_hash'][:12])}"
+        f"…)</summary><pre>{_e(text)}</pre></details>"
+    )
+
+
+def _overrides_label(record: dict[str, Any]) -> str:
+    overrides = record.get("overrides") or {}
+    return configuration_label(configuration_key(overrides, sorted(overrides)))
+
+
+def _results_table(records: list[dict[str, Any]]) -> str:
+    metrics = list(dict.fromkeys(name for record in records for name in record.get("metrics", {})))
+    headers = ["run", "configuration", "status", "validity"]
+    headers += [f"{name} ({_unit(records, name)})" for name in metrics] + ["energy", "reasons / error"]
+    rows = [_result_row(record, metrics) for record in records]
+    return f"<h3>Results</h3><p>Median [{CONFIDENCE:.0%} CI] of each metric, per run.</p>" + _table(
+        headers, rows, escape=False
+    )
+
+
+def _result_row(record: dict[str, Any], metrics: list[str]) -> list[str]:
+    status, validity = record["status"], record["validity"]
+    energy = _energy_method(record)
+    estimate = "" if energy["measured"] else " class='estimated'"
+    cells = [
+        f"<code>{_e(record['run_id'][:8])}</code>",
+        _e(_overrides_label(record)),
+        f"<span class='{_e(status)}'>{_e(status)}</span>",
+        f"<span class='{_e(validity)}'>{_e(validity)}</span>",
+    ]
+    for name in metrics:
+        metric = record.get("metrics", {}).get(name)
+        shade = estimate if metric and metric.get("kind") == "energy" else ""
+        cells.append(f"<span{shade}>{_e(_metric_text(metric))}</span>")
+    cells.append(
+        f"<span{estimate}>{_e(energy['method'])}{'' if energy['measured'] else ' (estimated)'}</span>"
+    )
+    problems = ([record["error"]] if record.get("error") else []) + list(record.get("reasons") or [])
+    cells.append(_e("; ".join(problems)))
+    return cells
+
+
+def _metric_text(metric: dict[str, Any] | None) -> str:
+    if not metric:
+        return "—"
+    stats = metric.get("stats") or {}
+    text = _number(metric.get("value"))
+    if stats.get("n", 0) > 1:
+        text += f" [{_number(stats.get('ci_low'))}, {_number(stats.get('ci_high'))}]"
+    return text + (" unstable" if stats.get("unstable") else "")
+
+
+def _comparison_section(rows: pd.DataFrame, records: list[dict[str, Any]]) -> str:
+    rows = completed(rows)
+    by = [column for column in override_columns(rows) if rows[column].astype(str).nunique(dropna=False) > 1]
+    if not by:
+        return ""
+    first = min((r for r in records if r["status"] == "completed"), key=lambda r: r["started_at"])
+    baseline = {column: first["overrides"][column] for column in by if column in first.get("overrides", {})}
+    try:
+        table = compare(rows, baseline, by=by)
+    except UsageError as error:
+        return f"<h3>Comparison</h3><p class='note'>Not compared: {_e(str(error))}</p>"
+    body = [
+        [
+            _e(row["configuration"]),
+            _e(row["metric"]),
+            _num(row["median"], row["unit"]),
+            _num(row["ratio"]),
+            _num_ci(row),
+            f"<span class='{row['verdict'].split()[0]}'>{_e(row['verdict'])}</span>",
+        ]  # fmt: skip
+        for _, row in table.iterrows()
+    ]
+    label = configuration_label(configuration_key(baseline, sorted(baseline)))
+    return (
+        f"<h3>Comparison</h3><p>Each configuration against the baseline <b>{_e(label)}</b> (the first run): "
+        f"ratio of medians with its {CONFIDENCE:.0%} bootstrap interval; better/worse follows each metric's "
+        "goal.</p>"
+        + _table(
+            ["configuration", "metric", "median", "ratio to baseline", "CI", "verdict"], body, escape=False
+        )
+    )
+
+
+def _plots_section(rows: pd.DataFrame, records: list[dict[str, Any]]) -> str:
+    from carpentry_kit import plots
+
+    rows = completed(rows)
+    if rows.empty:
+        return "<p>No completed runs: nothing to plot.</p>"
+    metrics = list(dict.fromkeys(rows["metric"]))
+    swept = [c for c in override_columns(rows) if rows[c].astype(str).nunique(dropna=False) > 1]
+    configurations = with_configurations(rows, swept)["configuration"].nunique()
+    figures: list[tuple[str, Callable[[Any], Any]]] = []
+    if configurations <= MAX_DISTRIBUTION_CONFIGURATIONS:
+        figures += [(f"{m}: every repeat sample", _bind(plots.plot_distributions, rows, m)) for m in metrics]
+    for param in [c for c in swept if _numeric(rows[c])][:MAX_PARAM_PLOTS]:
+        figures += [(f"{m} vs {param}", _bind(plots.plot_metric_vs_param, rows, m, param)) for m in metrics]
+    energy = [m for m in metrics if m in set(rows.loc[rows["kind"] == "energy", "metric"])]
+    if energy and configurations > 1:
+        figures.append((f"trade-off against {energy[0]}", _bind(plots.plot_tradeoff, rows, energy[0])))
+    if any(record.get("energy") for record in records):
+        figures.append(("energy by component and layer", _bind(plots.plot_energy_breakdown, records)))
+    return "<h3>Plots</h3>" + "".join(_figure(caption, draw) for caption, draw in figures)
+
+
+def _bind(function: Callable[..., Any], *args: Any) -> Callable[[Any], Any]:
+    return lambda ax: function(*args, ax=ax)
+
+
+def _figure(caption: str, draw: Callable[[Any], Any]) -> str:
+    """Draw one plot on a fresh figure and embed it as a base64 PNG."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7.5, 4.2), layout="constrained")
+    try:
+        draw(figure.add_subplot())
+    except UsageError as error:
+        return f"<p class='note'>{_e(caption)}: not drawn — {_e(str(error))}</p>"
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (
+        f"<figure><img alt='{_e(caption)}' src='data:image/png;base64,{data}'>"
+        f"<figcaption>{_e(caption)}</figcaption></figure>"
+    )
+
+
+# --- Markdown -------------------------------------------------------------------------------------
+
+
+def render_markdown(records: list[dict[str, Any]]) -> str:
+    """The MLCommons Science results table(s): one per benchmark and configuration, completed runs only."""
+    lines = [
+        "<!-- generated by `carpentry report` from stored results; do not edit by hand -->",
+        "",
+        "# Results",
+    ]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in records:
+        if record["status"] == "completed":
+            groups.setdefault((record["benchmark"], _overrides_label(record)), []).append(record)
+    for (benchmark, label), members in groups.items():
+        lines += ["", f"## {benchmark} ({label})" if label != "default" else f"## {benchmark}", ""]
+        lines += _markdown_table(members)
+    if not groups:
+        lines += ["", "No completed runs."]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_table(records: list[dict[str, Any]]) -> list[str]:
+    references = {
+        ref["metric"]: ref for ref in (records[0]["spec"].get("results") or {}).get("reference", [])
+    }
+    lines = ["| Measurement name | Reference model value | Submitted model value |", "| --- | --- | --- |"]
+    metrics = list(dict.fromkeys(name for record in records for name in record["metrics"]))
+    for name in metrics:
+        entries = [record["metrics"][name] for record in records if name in record["metrics"]]
+        unit = entries[0].get("unit", "")
+        reference = references.get(name)
+        reference_text = (
+            f"{_number(reference['value'])} {unit} ({reference.get('system', 'unknown')})"
+            if reference
+            else "unknown"
+        )
+        lines.append(f"| {name} ({unit}) | {reference_text} | {_submitted(entries, records)} |")
+    return lines
+
+
+def _submitted(entries: list[dict[str, Any]], records: list[dict[str, Any]]) -> str:
+    import statistics
+
+    values = [float(entry["value"]) for entry in entries if entry.get("value") is not None]
+    text = f"{_number(statistics.median(values))} {entries[0].get('unit', '')}" if values else "—"
+    if len(entries) == 1 and (entries[0].get("stats") or {}).get("n", 0) > 1:
+        stats = entries[0]["stats"]
+        text += f" [{CONFIDENCE:.0%} CI {_number(stats['ci_low'])}, {_number(stats['ci_high'])}]"
+    elif len(values) > 1:
+        text += f" (median of {len(values)} runs)"
+    if entries[0].get("kind") == "energy":
+        method = _energy_method(records[0])
+        text += f", {'measured' if method['measured'] else 'estimated'} (energy method: {method['method']})"
+    return text
+
+
+# --- small helpers --------------------------------------------------------------------------------
+
+
+def _table(headers: list[str], rows: list[list[str]], escape: bool = True) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_e(cell) if escape else cell}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _counts(records: list[dict[str, Any]], key: str) -> str:
+    values = [str(record.get(key)) for record in records]
+    return ", ".join(f"{values.count(v)} {v}" for v in dict.fromkeys(values))
+
+
+def _unit(records: list[dict[str, Any]], name: str) -> str:
+    return next(r["metrics"][name].get("unit", "") for r in records if name in r.get("metrics", {}))
+
+
+def _numeric(values: Any) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.dropna())
+
+
+def _cell(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _number(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{float(value):.4g}"
+
+
+def _num(value: Any, unit: str = "") -> str:
+    return f"<span class='num'>{_e(_number(value))}{' ' + _e(unit) if unit else ''}</span>"
+
+
+def _num_ci(row: Any) -> str:
+    return _e(f"[{_number(row['ci_low'])}, {_number(row['ci_high'])}]")
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)

@@ -1,0 +1,359 @@
+"""Sweeps: run one spec over the cartesian product of a grid of overrides, resumably, locally or on Dask.
+
+``sweep(spec, {"task.params.size": [64, 128], "task.params.dtype": ["float32", "float64"]})`` runs the four
+points and writes every record into one results store. The grid uses the same dotted paths as ``--set``.
+
+* **Sequential by default.** On one machine, points run one after another: runs that share a machine
+  distort each other's timings and energy (they compete for cores, caches, memory bandwidth and power).
+* **Resumable.** A point is identified by the ``spec_hash`` of its overridden spec; a point whose hash has a
+  ``completed`` record in the store is skipped, so re-running an interrupted sweep only runs what is left.
+  (The energy method and device are not part of the spec: change ``--out`` to measure again with another.)
+* **Failures are recorded.** A point that fails at run time is stored with status ``failed`` and its error,
+  and the sweep goes on. A grid value the spec rejects (a bad path, a value out of range) is reported for
+  every point before anything runs.
+* **Dask.** With ``dask=`` a scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``, each
+  point is one task on a worker; the records come back to the client, which is the store's only writer.
+  ``dask_local=N`` starts a ``LocalCluster`` of N single-threaded workers — a demo, since they share this
+  machine.
+
+On an HPC cluster, start the workers through the batch system with ``dask-jobqueue`` and hand the client
+to ``sweep`` (or its scheduler address to ``carpentry sweep --dask``)::
+
+    # sweep_on_slurm.py — run with: python sweep_on_slurm.py (on a login node)
+    from dask.distributed import Client
+    from dask_jobqueue import SLURMCluster
+    import carpentry_kit as ck
+
+    cluster = SLURMCluster(
+        queue="compute", account="my-project",   # your partition and allocation
+        cores=1, processes=1, memory="4GB",      # one single-threaded worker per job: no shared cores
+        walltime="00:30:00",
+        job_extra_directives=["--exclusive"],    # a node to itself: no noisy neighbours in the timings
+    )
+    cluster.scale(jobs=4)                        # four batch jobs, one worker each
+    result = ck.sweep("matmul.yaml", {"task.params.size": [256, 512, 1024, 2048]},
+                      out="results/matmul-sweep", dask=Client(cluster))
+    print(result)
+
+Each worker must see the same software (``pip install carpentry-kit`` in the environment the jobs
+activate); the records come back to the login node, so the results directory need not be shared.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from carpentry_kit.spec import SpecError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from carpentry_kit.results import ResultStore
+    from carpentry_kit.spec_model import Spec
+
+SEQUENTIAL_NOTE = (
+    "running {n} point(s) one after another: runs sharing one machine distort each other's timings and "
+    "energy (use --dask ADDRESS to spread points over a cluster's workers)"
+)
+LOCAL_CLUSTER_NOTE = (
+    "{n} local Dask worker(s) share this machine: concurrent points distort each other's timings and "
+    "energy — fine for a demo, not for measurements"
+)
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did: the records of points run now (``done``, ``failed``) and found in the store
+    (``skipped``), plus every point's record in grid order (``records``)."""
+
+    out: Path
+    points: list[dict[str, Any]]
+    done: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_frame(self, samples: bool = False) -> pd.DataFrame:
+        """The records of every point as the tidy frame ``load_results`` returns."""
+        from carpentry_kit.results import records_frame
+
+        return records_frame(self.records, samples=samples)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.points)} point(s): {len(self.done)} done, {len(self.skipped)} skipped "
+            f"(already completed), {len(self.failed)} failed — results in {self.out}"
+        )
+
+    def __repr__(self) -> str:
+        return f"SweepResult({self.summary()})"
+
+
+@dataclass
+class _Point:
+    """One grid point: its overrides, its overridden spec and that spec's hash (the resume key)."""
+
+    index: int
+    overrides: dict[str, Any]
+    grid_values: dict[str, Any]
+    spec: Spec
+    spec_hash: str
+
+
+# --- the grid -------------------------------------------------------------------------------------
+
+
+def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
+    """``["task.params.size=64,128", "protocol.seeds=[1,2],[3]"]`` -> ``{path: [values]}`` (YAML values)."""
+    import yaml
+
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        path, equals, text = item.partition("=")
+        path = path.strip()
+        if not equals or not path or not text.strip():
+            raise UsageError(f"--grid {item}: expected PATH=V1,V2,... — e.g. --grid task.params.size=64,128")
+        try:
+            values = yaml.safe_load(f"[{text}]")
+        except yaml.YAMLError:
+            raise UsageError(
+                f"--grid {item}: the values are not valid YAML — quote text with commas"
+            ) from None
+        if path in grid:
+            raise UsageError(f"--grid {path}: given twice — list all its values in one --grid")
+        grid[path] = values
+    return grid
+
+
+def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The cartesian product of the grid, first key varying slowest: ``[{path: value, ...}, ...]``."""
+    for path, values in grid.items():
+        if not isinstance(values, (list, tuple)) or not values:
+            raise UsageError(f"grid: {path} needs a non-empty list of values, got {values!r}")
+    paths = list(grid)
+    return [dict(zip(paths, combo, strict=True)) for combo in itertools.product(*grid.values())]
+
+
+# --- the sweep ------------------------------------------------------------------------------------
+
+
+def sweep(
+    spec: Spec | str | os.PathLike[str],
+    grid: dict[str, list[Any]],
+    *,
+    overrides: dict[str, Any] | None = None,
+    out: str | os.PathLike[str] | None = None,
+    repeats: int | None = None,
+    energy: str = "auto",
+    device: str | None = None,
+    dask: Any = None,
+    dask_local: int | None = None,
+    log: Callable[[str], None] | None = print,
+) -> SweepResult:
+    """Run ``spec`` at every point of ``grid`` (plus fixed ``overrides``) and store the records in ``out``.
+
+    Points already completed in ``out`` are skipped; failed points are recorded and the sweep goes on.
+    ``dask`` (a scheduler address or a ``distributed.Client``) or ``dask_local`` (a worker count) run the
+    points as Dask tasks. ``log`` receives one line per event (``None``: silent).
+    """
+    say = log or (lambda _line: None)
+    base, spec_path = _base_spec(spec)
+    fixed = dict(overrides or {})
+    if repeats is not None:
+        fixed["protocol.repeats"] = repeats
+    points = _prepare_points(base, spec_path, grid, fixed)
+    from carpentry_kit.results import ResultStore
+
+    store = ResultStore(out if out is not None else base.results.dir)
+    result = SweepResult(out=store.dir, points=[p.grid_values for p in points])
+    finished = _completed_by_hash(store)
+    todo = [p for p in points if p.spec_hash not in finished]
+    for point in points:
+        if point.spec_hash in finished:
+            result.skipped.append(finished[point.spec_hash])
+            say(f"[{point.index}/{len(points)}] {_label(point)}: skipped (already completed)")
+    job = _Job(base=base, spec_path=spec_path, energy=energy, device=device)
+    outcomes = _run_points(todo, job, dask, dask_local, say)
+    by_hash = dict(finished)
+    for point, record, mllog in outcomes:
+        _store(store, record, mllog)
+        (result.done if record["status"] == "completed" else result.failed).append(record)
+        by_hash[point.spec_hash] = record
+        say(f"[{point.index}/{len(points)}] {_label(point)}: {_outcome_text(record)}")
+    result.records = [by_hash[p.spec_hash] for p in points if p.spec_hash in by_hash]
+    say(result.summary())
+    return result
+
+
+def _base_spec(spec: Spec | str | os.PathLike[str]) -> tuple[Spec, str | None]:
+    from carpentry_kit.spec import load_spec
+    from carpentry_kit.spec_model import Spec
+
+    if isinstance(spec, Spec):
+        return spec, None
+    return load_spec(Path(spec)), str(spec)
+
+
+def _prepare_points(
+    base: Spec, spec_path: str | None, grid: dict[str, list[Any]], fixed: dict[str, Any]
+) -> list[_Point]:
+    """Every point's overridden spec and hash; every problem of every point is reported before running."""
+    from carpentry_kit.spec import apply_overrides, load_spec, spec_hash
+
+    clash = sorted(set(grid) & set(fixed))
+    if clash:
+        raise UsageError(f"--grid {clash[0]}: also fixed by --set/--repeats — keep it in one place only")
+    points, problems = [], []
+    for index, values in enumerate(grid_points(grid), start=1):
+        overrides = {**fixed, **values}
+        try:
+            spec = load_spec(Path(spec_path), overrides) if spec_path else apply_overrides(base, overrides)
+        except SpecError as error:
+            problems += [p for p in error.problems if p not in problems]
+            continue
+        points.append(_Point(index, overrides, values, spec, spec_hash(spec)))
+    if problems:
+        raise SpecError(problems)
+    return points
+
+
+def _completed_by_hash(store: ResultStore) -> dict[str, dict[str, Any]]:
+    if not store.dir.exists():
+        return {}
+    return {r["spec_hash"]: r for r in store.records() if r["status"] == "completed"}
+
+
+def _label(point: _Point) -> str:
+    return ", ".join(f"{path}={value}" for path, value in point.grid_values.items()) or "(no grid)"
+
+
+def _outcome_text(record: dict[str, Any]) -> str:
+    if record["status"] != "completed":
+        return f"{record['status']} — {record.get('error')}"
+    reasons = f" ({'; '.join(record['reasons'])})" if record.get("reasons") else ""
+    return f"completed, {record['validity']}{reasons}"
+
+
+def _store(store: ResultStore, record: dict[str, Any], mllog: str | None) -> None:
+    """Append the record (the sweep is the store's only writer) and its MLLOG file beside it."""
+    store.append(record)
+    if mllog is not None:
+        log_path = store.dir / "mllog" / f"{record['run_id']}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(mllog, encoding="utf-8")
+
+
+# --- running points -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every point shares; sent to Dask workers with each task."""
+
+    base: Spec
+    spec_path: str | None
+    energy: str
+    device: str | None
+
+
+def _run_points(
+    points: list[_Point], job: _Job, dask: Any, dask_local: int | None, say: Callable[[str], None]
+) -> Iterator[tuple[_Point, dict[str, Any], str | None]]:
+    if not points:
+        return iter(())
+    if dask is None and not dask_local:
+        say(SEQUENTIAL_NOTE.format(n=len(points)))
+        return ((point, *run_point(job, point.overrides)) for point in points)
+    return _run_on_dask(points, job, dask, dask_local, say)
+
+
+def run_point(job: _Job, overrides: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Run one point into a private temporary store; return its record and MLLOG text.
+
+    A failure the runner does not record itself (it raised before the workload started) becomes a
+    ``failed`` record here, so every point leaves a record. Ctrl-C is not caught.
+    """
+    from carpentry_kit.results import ResultStore
+    from carpentry_kit.runner import run
+
+    with tempfile.TemporaryDirectory(prefix="carpentry-sweep-") as scratch:
+        try:
+            result = run(
+                job.base, overrides, energy=job.energy, out=scratch, progress=False, device=job.device
+            )
+        except Exception as error:  # raised before the workload ran (infrastructure, data): record it
+            return _failed_record(job, overrides, error), None
+        record = dict(result.record, spec_path=job.spec_path)
+        log_path = ResultStore(scratch).dir / "mllog" / f"{record['run_id']}.log"
+        mllog = log_path.read_text(encoding="utf-8") if log_path.exists() else None
+    return record, mllog
+
+
+def _failed_record(job: _Job, overrides: dict[str, Any], error: BaseException) -> dict[str, Any]:
+    from carpentry_kit.results import RunRecord, utc_now
+    from carpentry_kit.spec import apply_overrides, canonical_spec, spec_hash
+    from carpentry_kit.system import describe_system, software_versions
+
+    spec = apply_overrides(job.base, overrides)
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return RunRecord(
+        benchmark=spec.benchmark.name,
+        spec_hash=spec_hash(spec),
+        spec=canonical_spec(spec),
+        spec_path=job.spec_path,
+        overrides=dict(overrides),
+        scenario=spec.protocol.scenario,
+        device=job.device or "not started",
+        status="failed",
+        error=f"{type(error).__name__}: {message}",
+        validity="INVALID",
+        reasons=["the run failed before it could be measured"],
+        finished_at=utc_now(),
+        system=describe_system(),
+        software=software_versions(),
+    ).to_dict()
+
+
+def _run_on_dask(
+    points: list[_Point], job: _Job, dask: Any, dask_local: int | None, say: Callable[[str], None]
+) -> Iterator[tuple[_Point, dict[str, Any], str | None]]:
+    """Submit one task per point; yield each outcome as it arrives (the caller writes it)."""
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if isinstance(dask, Client):
+        client, owned = dask, False
+    elif dask is not None:
+        client, owned = Client(dask, timeout="30s"), True
+    else:
+        say(LOCAL_CLUSTER_NOTE.format(n=dask_local))
+        cluster = LocalCluster(
+            n_workers=dask_local, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client, owned = Client(cluster), True
+    try:
+        say(f"running {len(points)} point(s) on Dask ({client.scheduler.address})")
+        futures = {
+            client.submit(run_point, job, p.overrides, pure=False, key=f"point-{p.index}"): p for p in points
+        }
+        for future in as_completed(futures):
+            yield (futures[future], *_task_outcome(future, job, futures[future]))
+    finally:
+        if owned:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _task_outcome(future: Any, job: _Job, point: _Point) -> tuple[dict[str, Any], str | None]:
+    """A task's (record, mllog); a task that died (worker lost, unpicklable error) becomes a failed record."""
+    try:
+        return future.result()
+    except Exception as error:  # anything a worker raised: record it, the sweep goes on
+        return _failed_record(job, point.overrides, error), None

@@ -1,0 +1,108 @@
+"""write_report(): one self-contained HTML file (checked in headless Chromium) and the MLCommons Markdown table."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+from explore_records import make_record, write_store
+
+from carpentry_kit.cli import main
+from carpentry_kit.report import write_report
+from carpentry_kit.results import ResultStore
+from carpentry_kit.spec import UsageError
+
+SIZE = "task.params.size"
+BASE = [1.0, 1.1, 0.9, 1.05, 0.95]
+REFERENCE = {"metric": "latency_s", "value": 0.5, "system": "reference laptop"}
+
+
+@pytest.fixture
+def results_dir(tmp_path):
+    records = []
+    for size in (64, 128):
+        record = make_record(
+            {SIZE: size},
+            {
+                "latency_s": [size / 64 * x for x in BASE],
+                "energy_per_sample_j": [size / 128 * x for x in BASE],
+            },
+        )
+        record["spec"]["results"] = {"dir": "results", "reference": [REFERENCE]}
+        records.append(record)
+    failed = make_record({SIZE: 10**6}, {}, status="failed")
+    failed["error"] = "RuntimeError: can't allocate memory"
+    records.append(failed)
+    directory = tmp_path / "results"
+    write_store(directory, records)
+    return directory
+
+
+def test_html_is_self_contained_with_every_section(results_dir, tmp_path):
+    path = write_report(results_dir, tmp_path / "report.html")
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*['"]?(https?:|//)""", text)  # no external resources
+    assert "<link" not in text and "<script" not in text
+    for heading in ("Methods", "System", "Results", "Comparison", "Plots"):
+        assert f">{heading}</h" in text
+    assert "estimated — not a measurement" in text and "synthetic test record" in text
+    assert "can&#x27;t allocate memory" in text  # the failed point and its error are reported
+    images = re.findall(r"src='data:image/png;base64,([^']+)'", text)
+    assert len(images) >= 4
+    assert all(base64.b64decode(image)[:8] == b"\x89PNG\r\n\x1a\n" for image in images)
+
+
+def test_markdown_uses_the_mlcommons_layout_with_references(results_dir, tmp_path):
+    write_report(results_dir, tmp_path / "report.html", markdown=tmp_path / "results.md")
+    text = (tmp_path / "results.md").read_text(encoding="utf-8")
+    assert text.count("| Measurement name | Reference model value | Submitted model value |") == 2
+    assert "## matmul (size=64)" in text and "## matmul (size=128)" in text
+    assert "| latency_s (s) | 0.5 s (reference laptop) | 1 s [95% CI" in text
+    assert "| energy_per_sample_j (J) | unknown | 0.5 J" in text
+    assert "estimated (energy method: estimate)" in text
+    assert "1000000" not in text  # failed runs have no results to publish
+
+
+def test_bad_results_directories_are_one_line_errors(tmp_path):
+    with pytest.raises(UsageError, match="no such results directory"):
+        write_report(tmp_path / "missing", tmp_path / "r.html")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match="holds no runs"):
+        write_report(tmp_path / "empty", tmp_path / "r.html")
+
+
+def test_report_command(results_dir, tmp_path, capsys):
+    html, md = tmp_path / "out" / "r.html", tmp_path / "r.md"
+    assert main(["report", str(results_dir), "-o", str(html), "--md", str(md)]) == 0
+    assert html.exists() and md.exists()
+    assert main(["report", str(tmp_path / "nowhere"), "-o", str(html)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("carpentry report: ") and "nowhere" in error
+
+
+def test_the_store_is_read_not_written(results_dir, tmp_path):
+    before = (results_dir / "runs.jsonl").read_bytes()
+    write_report(results_dir, tmp_path / "report.html")
+    assert (results_dir / "runs.jsonl").read_bytes() == before
+    assert len(ResultStore(results_dir).records()) == 3
+
+
+@pytest.mark.browser
+def test_report_renders_in_chromium_with_every_image(results_dir, tmp_path):
+    from browser import launch_browser
+
+    path = write_report(results_dir, tmp_path / "report.html")
+    requests: list[str] = []
+    with launch_browser() as browser:
+        page = browser.new_page()
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        widths = page.evaluate(
+            "Array.from(document.images).map(image => image.complete && image.naturalWidth)"
+        )
+        title = page.title()
+    assert len(widths) >= 4 and all(width > 0 for width in widths)
+    assert title == "Benchmark report: matmul"
+    assert all(url.startswith(("file:", "data:")) for url in requests)
