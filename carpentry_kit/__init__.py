@@ -39,7 +39,9 @@ _API: dict[str, str] = {
     "make_meter": "carpentry_kit.energy",
     "energy_methods": "carpentry_kit.energy",
     "EnergyReading": "carpentry_kit.energy",
+    "carbon_estimate": "carpentry_kit.energy",
     "describe_system": "carpentry_kit.system",
+    "software_versions": "carpentry_kit.system",
     "Workload": "carpentry_kit.workloads",
     "register_workload": "carpentry_kit.workloads",
     "get_workload": "carpentry_kit.workloads",
@@ -48,6 +50,7 @@ _API: dict[str, str] = {
     # results
     "load_results": "carpentry_kit.results",
     "ResultStore": "carpentry_kit.results",
+    "MLLogger": "carpentry_kit.mllog",
     # explore and report
     "sweep": "carpentry_kit.sweep",
     "compare": "carpentry_kit.compare",
