@@ -15,6 +15,8 @@ matplotlib or codecarbon until a function that needs them is called)::
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 __version__ = "0.1.0"
@@ -70,3 +72,16 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_API))
+
+
+class _PublicAPIModule(types.ModuleType):
+    """The package module: importing a submodule named like a public function (``carpentry_kit.compare``,
+    ``carpentry_kit.sweep``) must not replace that function with the submodule."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _API and isinstance(value, types.ModuleType):
+            return  # the submodule stays reachable in sys.modules and via `from carpentry_kit.x import y`
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _PublicAPIModule
