@@ -34,6 +34,13 @@ _API: dict[str, str] = {
     "to_mlcommons_entry": "carpentry_kit.mlcommons",
     "from_mlcommons_entry": "carpentry_kit.mlcommons",
     "example_spec_path": "carpentry_kit.spec",
+    "example_names": "carpentry_kit.spec",
+    "apply_overrides": "carpentry_kit.spec",
+    "parse_overrides": "carpentry_kit.spec",
+    "json_schema": "carpentry_kit.spec",
+    "Problem": "carpentry_kit.spec",
+    "UsageError": "carpentry_kit.spec",
+    "Rating": "carpentry_kit.rating",
     # run
     "run": "carpentry_kit.runner",
     "RunResult": "carpentry_kit.runner",

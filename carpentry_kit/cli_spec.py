@@ -129,17 +129,18 @@ def _write(text: str, output: str | None, force: bool = True) -> None:
 
 # ------------------------------------------------------------------------------------------- commands
 def _validate(args: argparse.Namespace) -> int:
-    from carpentry_kit.spec import check_spec, load_spec, parse_overrides, spec_hash
+    from carpentry_kit.spec import SpecError, load_spec, parse_overrides, spec_hash
 
     overrides = parse_overrides(args.set)
     failed = 0
     for path in args.specs:
-        problems = check_spec(path, overrides)
-        if problems:
-            failed += 1
-            _print_problems(problems)
-        elif not args.quiet:
+        try:
             spec = load_spec(path, overrides)
+        except SpecError as error:
+            failed += 1
+            _print_problems(error.problems)
+            continue
+        if not args.quiet:
             print(f"{path}: OK ({spec.benchmark.name}, spec_hash {spec_hash(spec)[:12]})")
     if failed and len(args.specs) > 1:
         print(f"{failed} of {len(args.specs)} specs have problems", file=sys.stderr)
