@@ -114,18 +114,26 @@ class EnergyMeter(abc.ABC):
             raise EnergyError(
                 f"{self.method}: begin() called twice — call end() before starting another window"
             )
-        self._start_state = self._snapshot()
         self._started_at = time.perf_counter()
+        self._start_state = self._snapshot()
 
     def end(self) -> EnergyReading:
-        """Close the window and return the energy used since ``begin()``."""
+        """Close the window and return the energy used since ``begin()``.
+
+        The duration spans both counter reads, so it covers all the time the energy figure covers.
+        """
         if self._started_at is None:
             raise EnergyError(f"{self.method}: end() called without begin() — start a window first")
-        duration_s = time.perf_counter() - self._started_at
         stop_state = self._snapshot()
+        wall_s = time.perf_counter() - self._started_at
         start_state, self._started_at, self._start_state = self._start_state, None, None
+        duration_s = self._duration(start_state, stop_state, wall_s)
         components = self._components(start_state, stop_state, duration_s)
         return make_reading(self.method, self.measured, components, duration_s, self._notes(), self.layer)
+
+    def _duration(self, start: Any, stop: Any, wall_s: float) -> float:
+        """Seconds the energy figure covers; meters whose counters carry their own clock override this."""
+        return wall_s
 
     @contextmanager
     def window(self) -> Iterator[EnergyWindow]:

@@ -109,7 +109,12 @@ class CodecarbonMeter(EnergyMeter):
 
     def _snapshot(self) -> dict[str, float]:
         self.tracker._measure_power_and_energy()
-        return {name: getattr(self.tracker, attr).kWh * 3.6e6 for name, attr in self._tracked.items()}
+        joules = {name: getattr(self.tracker, attr).kWh * 3.6e6 for name, attr in self._tracked.items()}
+        return {**joules, "_measured_at": self.tracker._last_measured_time}
+
+    def _duration(self, start: dict[str, float], stop: dict[str, float], wall_s: float) -> float:
+        """The time between codecarbon's two measurements: exactly what its energy figures cover."""
+        return stop["_measured_at"] - start["_measured_at"]
 
     def _components(
         self, start: dict[str, float], stop: dict[str, float], duration_s: float
