@@ -1,0 +1,142 @@
+"""sweep(): a real grid of matmul runs — resume, recorded failures, Dask, and compare/plots/report on the records."""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+import yaml
+
+from carpentry_kit.cli import main
+from carpentry_kit.compare import compare
+from carpentry_kit.results import ResultStore, load_results
+from carpentry_kit.spec import SpecError, UsageError, apply_overrides, example_spec_path, load_spec, spec_hash
+from carpentry_kit.sweep import grid_points, parse_grid, sweep
+
+SIZE = "task.params.size"
+FAST = {"protocol.warmup": 0, "protocol.min_duration_s": 0.0}
+
+
+@pytest.fixture(scope="module")
+def spec_path(tmp_path_factory):
+    """The shipped matmul spec plus a quality metric (the product's error against float64)."""
+    data = yaml.safe_load(example_spec_path("matmul").read_text(encoding="utf-8"))
+    data["metrics"].append({"name": "rel_error", "kind": "quality", "unit": "fraction", "goal": "minimize"})
+    path = tmp_path_factory.mktemp("spec") / "matmul.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _sweep(spec_path, out, sizes, **options):
+    options.setdefault("log", None)
+    return sweep(spec_path, {SIZE: sizes}, overrides=FAST, out=out, repeats=2, energy="estimate", **options)
+
+
+@pytest.fixture(scope="module")
+def swept(spec_path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    return out, _sweep(spec_path, out, [16, 32])
+
+
+def test_a_small_real_sweep_stores_one_record_per_point(swept, spec_path):
+    out, result = swept
+    assert (len(result.done), len(result.skipped), len(result.failed)) == (2, 0, 0)
+    stored = ResultStore(out).records()
+    assert [r["run_id"] for r in stored] == [r["run_id"] for r in result.records]
+    base = load_spec(spec_path)
+    for record, size in zip(result.records, (16, 32), strict=True):
+        assert record["overrides"][SIZE] == size and record["spec"]["task"]["params"]["size"] == size
+        expected = apply_overrides(base, {**FAST, "protocol.repeats": 2, SIZE: size})
+        assert record["spec_hash"] == spec_hash(expected)
+        assert record["spec_path"] == str(spec_path)
+        assert len(record["metrics"]["latency_s"]["samples"]) == 2
+        assert (out / "mllog" / f"{record['run_id']}.log").read_text().startswith(":::MLLOG")
+    frame = result.to_frame()
+    assert sorted(frame[SIZE].unique()) == [16, 32]
+
+
+def test_rerunning_a_sweep_skips_completed_points(swept, spec_path):
+    out, first = swept
+    again = _sweep(spec_path, out, [16, 32])
+    assert (len(again.done), len(again.skipped)) == (0, 2)
+    assert [r["run_id"] for r in again.records] == [r["run_id"] for r in first.records]
+    assert len(ResultStore(out).records()) == 2
+
+
+def test_a_failing_point_is_recorded_and_the_sweep_goes_on(spec_path, tmp_path):
+    # a 10^6 x 10^6 float64 matrix (8 TB) passes the spec but cannot be allocated when the run sets up
+    result = _sweep(spec_path, tmp_path, [16, 10**6, 32])
+    assert [r["status"] for r in result.records] == ["completed", "failed", "completed"]
+    failed = result.failed[0]
+    assert "allocate" in failed["error"] and failed["validity"] == "INVALID"
+    assert [r["status"] for r in ResultStore(tmp_path).records()] == ["completed", "failed", "completed"]
+    retried = _sweep(spec_path, tmp_path, [16, 10**6, 32])  # failed points are tried again, done ones not
+    assert (len(retried.skipped), len(retried.failed)) == (2, 1)
+
+
+def test_bad_grid_values_are_reported_before_anything_runs(spec_path, tmp_path):
+    with pytest.raises(SpecError) as raised:
+        sweep(spec_path, {"task.params.dtype": ["float32", "float7"]}, out=tmp_path / "r", log=None)
+    assert "float7" in str(raised.value)
+    assert not (tmp_path / "r").exists()
+    with pytest.raises(UsageError, match="keep it in one place"):
+        sweep(spec_path, {"protocol.repeats": [1, 2]}, repeats=3, out=tmp_path / "r", log=None)
+
+
+def test_parse_grid_reads_yaml_values():
+    assert parse_grid(["task.params.size=64,128", "task.params.dtype=float32"]) == {
+        SIZE: [64, 128],
+        "task.params.dtype": ["float32"],
+    }
+    assert parse_grid(["protocol.seeds=[1, 2],[3]"]) == {"protocol.seeds": [[1, 2], [3]]}
+    assert grid_points({"a": [1, 2], "b": ["x", "y"]}) == [
+        {"a": 1, "b": "x"},
+        {"a": 1, "b": "y"},
+        {"a": 2, "b": "x"},
+        {"a": 2, "b": "y"},
+    ]
+    for bad in ("task.params.size", "task.params.size=", "=1,2", "a=[1,"):
+        with pytest.raises(UsageError, match="--grid"):
+            parse_grid([bad])
+
+
+def test_dask_local_cluster_gives_the_same_records_as_sequential(swept, spec_path, tmp_path):
+    _, sequential = swept
+    on_dask = _sweep(spec_path, tmp_path, [16, 32], dask_local=1)
+    assert len(on_dask.done) == 2
+    for mine, theirs in zip(sequential.records, on_dask.records, strict=True):
+        assert set(mine) == set(theirs)
+        for key in ("spec_hash", "overrides", "validity", "status", "benchmark", "spec_path"):
+            assert mine[key] == theirs[key], key
+        assert set(mine["metrics"]) == set(theirs["metrics"])
+        assert mine["metrics"]["rel_error"]["value"] == theirs["metrics"]["rel_error"]["value"]
+    assert len(ResultStore(tmp_path).records()) == 2
+
+
+def test_compare_plots_and_report_on_real_results(swept, tmp_path):
+    from matplotlib.figure import Figure
+
+    from carpentry_kit.plots import plot_metric_vs_param
+    from carpentry_kit.report import write_report
+
+    out, result = swept
+    table = compare(out, {"size": 16}, metric="gflops")
+    row = table[table[SIZE] == 32].iloc[0]
+    samples = {r["overrides"][SIZE]: r["metrics"]["gflops"]["samples"] for r in result.records}
+    assert row["ratio"] == pytest.approx(statistics.median(samples[32]) / statistics.median(samples[16]))
+    assert row["ci_low"] <= row["ratio"] <= row["ci_high"]
+    ax = plot_metric_vs_param(load_results(out, samples=True), "gflops", SIZE, ax=Figure().add_subplot())
+    assert "GFLOP/s" in ax.get_ylabel()
+    text = write_report(out, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert text.count("data:image/png;base64,") >= 3
+
+
+def test_sweep_command(spec_path, tmp_path, capsys):
+    out = tmp_path / "cli"
+    argv = ["sweep", str(spec_path), "--grid", f"{SIZE}=16", "--repeats", "2", "--energy", "estimate"]
+    argv += ["--set", "protocol.warmup=0", "--set", "protocol.min_duration_s=0", "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "one after another" in printed and "1 done" in printed
+    assert main([*argv[:3], "task.params.size=16,sixteen", *argv[4:]]) == 2
+    assert "sixteen" in capsys.readouterr().err
