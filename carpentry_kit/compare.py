@@ -8,7 +8,8 @@ from resampling the raw samples of both sides (fixed seed, so the table is repro
 is better, a larger throughput is better).
 
 The baseline is a dict ``{"task.params.size": 256}`` (a key may be shortened to its last part, ``size``),
-a string ``"size=256"``, or a pandas query (``"`task.params.size` == 256 and device == 'cpu'"``).
+a string ``"size=256"``, a run id (or its first 6+ hex digits; use ``by=["run_id"]`` to compare run by
+run), or a pandas query (``"`task.params.size` == 256 and device == 'cpu'"``).
 Columns that vary *inside* the baseline are held fixed: ``baseline size=256`` in a size × dtype sweep
 compares every size against size 256 **of the same dtype**.
 
@@ -39,6 +40,7 @@ _LIKE_KEYS = ("benchmark", "unit", "kind")
 _ENERGY_LIKE_KEYS = ("energy_method", "energy_measured")
 _KEY_COLUMN = "configuration"
 _QUERY_MARKERS = re.compile(r"==|!=|<|>|\band\b|\bor\b|\bin\b|`")
+_RUN_ID = re.compile(r"^[0-9a-f]{6,32}$")
 _KEY_VALUE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*=(?!=)(.*)$")
 
 
@@ -199,6 +201,11 @@ def _chosen_metrics(frame: pd.DataFrame, metric: str | list[str] | None) -> list
 def _baseline_rows(frame: pd.DataFrame, baseline: Mapping[str, Any] | str) -> pd.DataFrame:
     if isinstance(baseline, str):
         baseline = parse_baseline(baseline)
+    if isinstance(baseline, str) and _RUN_ID.match(baseline):
+        chosen = frame[frame["run_id"].astype(str).str.startswith(baseline)]
+        if chosen.empty:
+            raise UsageError(f"baseline: no completed run has a run_id starting {baseline!r} — check the id")
+        return chosen
     if isinstance(baseline, str):
         try:
             chosen = frame.query(baseline)

@@ -131,3 +131,15 @@ def test_format_comparison_shows_every_row(tmp_path):
     text = format_comparison(table)
     assert text.count("\n") == len(table) + 1
     assert "size=512" in text and "worse" in text
+
+
+def test_a_run_id_baseline_compares_run_by_run(tmp_path):
+    records = [make_record({}, {"latency_s": BASE}), make_record({}, {"latency_s": [3 * x for x in BASE]})]
+    write_store(tmp_path, records)
+    first = records[0]["run_id"]
+    table = compare(tmp_path, first[:8], by=["run_id"])
+    assert list(table["run_id"]) == sorted(r["run_id"] for r in records)
+    ratios = dict(zip(table["run_id"], table["ratio"], strict=True))
+    assert ratios[first] == pytest.approx(1.0) and ratios[records[1]["run_id"]] == pytest.approx(3.0)
+    with pytest.raises(UsageError, match="no completed run has a run_id"):
+        compare(tmp_path, "abcdef0123", by=["run_id"])
