@@ -1,0 +1,88 @@
+"""``carpentry run`` and ``carpentry workloads``.
+
+``carpentry run SPEC`` prints a summary table (metric, median, IQR, unit, n; energy with its method and
+whether it is measured or ESTIMATED; validity and reasons) and exits 0 for a VALID result, 1 for an INVALID
+one (including a failed run) and 2 for bad input. ``carpentry workloads`` lists the registered workloads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+ENERGY_CHOICES = ("auto", "rapl", "nvml", "codecarbon", "estimate")
+
+
+def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    if name == "workloads":
+        return
+    parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML) to run")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a spec field, e.g. --set task.params.size=512 (repeatable)",
+    )
+    parser.add_argument(
+        "--energy", choices=ENERGY_CHOICES, default="auto", help="energy method (default: auto)"
+    )
+    parser.add_argument("--repeats", type=_positive_int, help="timed repeats (overrides protocol.repeats)")
+    parser.add_argument("--out", metavar="DIR", help="results directory (default: the spec's results.dir)")
+    parser.add_argument(
+        "--device", choices=("cpu", "cuda"), help="device (default: from the spec and machine)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    if args.command == "workloads":
+        return _list_workloads()
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from carpentry_kit.runner import run
+    from carpentry_kit.spec import SpecError, UsageError, parse_overrides
+
+    try:
+        overrides = parse_overrides(args.overrides)
+        result = run(
+            args.spec,
+            overrides=overrides,
+            energy=args.energy,
+            repeats=args.repeats,
+            out=args.out,
+            progress=not args.quiet,
+            device=args.device,
+        )
+    except (SpecError, UsageError) as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(result)
+    store = args.out or result.record["spec"]["results"]["dir"]
+    print(f"record {result.run_id} appended to {store}/runs.jsonl")
+    return 0 if result.valid else 1
+
+
+def _list_workloads() -> int:
+    from carpentry_kit.workloads import list_workloads
+
+    for name, info in list_workloads().items():
+        print(f"{name}: {info.summary}")
+        print(f"  scenarios: {', '.join(info.scenarios)}")
+        print(f"  quality metrics: {', '.join(info.quality_metrics) or '-'}")
+        params = ", ".join(f"{key}={value!r}" for key, value in info.defaults.items())
+        print(f"  parameters: {params or '-'}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
