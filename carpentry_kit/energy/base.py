@@ -114,8 +114,9 @@ class EnergyMeter(abc.ABC):
             raise EnergyError(
                 f"{self.method}: begin() called twice — call end() before starting another window"
             )
-        self._started_at = time.perf_counter()
+        started_at = time.perf_counter()  # before the read: the duration covers the whole read
         self._start_state = self._snapshot()
+        self._started_at = started_at
 
     def end(self) -> EnergyReading:
         """Close the window and return the energy used since ``begin()``.
