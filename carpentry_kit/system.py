@@ -202,6 +202,15 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
+def _framework(versions: dict[str, str]) -> str:
+    """``PyTorch 2.3.1 (CUDA 12.1)``; the CUDA part only when torch is already imported (never imported here)."""
+    if "torch" not in versions:
+        return NOT_APPLICABLE
+    torch = sys.modules.get("torch")
+    cuda = getattr(getattr(torch, "version", None), "cuda", None)
+    return f"PyTorch {versions['torch']}" + (f" (CUDA {cuda})" if cuda else "")
+
+
 def _system_name(fields: dict[str, str]) -> str:
     name = f"{fields['host_processor_model_name']}, {fields['host_processor_vcpu_count']} vCPU"
     if fields["accelerators_per_node"] != "0":
@@ -217,7 +226,7 @@ def describe_system(**overrides: str) -> dict[str, str]:
     """
     versions = software_versions()
     fields = {**_host_fields(), **_accelerator_fields()}
-    framework = f"PyTorch {versions['torch']}" if "torch" in versions else NOT_APPLICABLE
+    framework = _framework(versions)
     others = ", ".join(f"{name} {version}" for name, version in versions.items() if name != "torch")
     description = {
         "submitter": os.environ.get("CARPENTRY_SUBMITTER", UNKNOWN),

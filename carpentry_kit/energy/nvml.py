@@ -121,7 +121,17 @@ class _Gpu:
         try:
             pynvml.nvmlDeviceGetTotalEnergyConsumption(self._handle)
         except pynvml.NVMLError_NotSupported:
-            self.integrator = PowerIntegrator(self._power_w)
+            self.integrator = self._power_integrator()
+        except pynvml.NVMLError as exc:
+            raise EnergyUnavailable(f"GPU {index}: NVML energy counter unreadable ({exc})") from exc
+
+    def _power_integrator(self) -> PowerIntegrator:
+        try:
+            return PowerIntegrator(self._power_w)
+        except self._pynvml.NVMLError as exc:
+            raise EnergyUnavailable(
+                f"GPU {self.index}: neither an energy counter nor power readings through NVML ({exc})"
+            ) from exc
 
     def _power_w(self) -> float:
         return self._pynvml.nvmlDeviceGetPowerUsage(self._handle) / 1000.0
