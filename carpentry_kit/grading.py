@@ -15,6 +15,7 @@ import argparse
 import csv
 import html
 import json
+import os
 import re
 import shutil
 import sys
@@ -29,12 +30,23 @@ from carpentry_kit.grading_sandbox import Limits, prepare_course, run_isolated
 COURSE_ID = "carpentry-kit"
 SOURCE_DIR = "solutions"
 RELEASE_DIR = "exercises"
-SECRET_REGIONS = (("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"))
+SECRET_REGIONS = (
+    ("### BEGIN SOLUTION", "### END SOLUTION"),
+    ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
+)
 MIN_SECRET_CHARS = 12
 LEAK_SUFFIXES = {".ipynb", ".html", ".htm", ".md", ".py", ".txt", ".json", ".js", ".tex"}
-CSV_FIELDS = (
-    "assignment student_id status auto_score auto_max_score manual_max_score needs_manual_grade max_score error"
-).split()
+CSV_FIELDS = [
+    "assignment",
+    "student_id",
+    "status",
+    "auto_score",
+    "auto_max_score",
+    "manual_max_score",
+    "needs_manual_grade",
+    "max_score",
+    "error",
+]
 
 
 class GradingError(Exception):
@@ -132,12 +144,22 @@ def _nbgrader(*args: str) -> list[str]:
     return [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"]
 
 
+def _put_python_on_path() -> None:
+    """nbgrader runs ``alembic`` from PATH when it opens a gradebook: put this Python's scripts first."""
+    bin_dir = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
 # --- releasing -----------------------------------------------------------------------------------------
 
 
-def generate_exercises(course_root: Path, release_dir: Path | None = None, register: bool = True) -> list[Path]:
+def generate_exercises(
+    course_root: Path, release_dir: Path | None = None, register: bool = True
+) -> list[Path]:
     """Regenerate the released notebooks of every assignment into ``release_dir`` (default ``exercises/``),
     normalised to be byte-stable; with ``register`` also record the assignments in the course gradebook."""
+    course_root = course_root.resolve()
     release_dir = release_dir or course_root / RELEASE_DIR
     written = []
     with tempfile.TemporaryDirectory(prefix="carpentry-release-") as tmp:
@@ -157,6 +179,7 @@ def _trusted_course(course_root: Path, workdir: Path, names: list[str]) -> Path:
     """A temporary copy of the course in which nbgrader generates ``names`` (no learner code runs here)."""
     import subprocess
 
+    _put_python_on_path()
     course = workdir / "course"
     course.mkdir()
     shutil.copy(course_root / "nbgrader_config.py", course)
@@ -166,7 +189,9 @@ def _trusted_course(course_root: Path, workdir: Path, names: list[str]) -> Path:
             _nbgrader("generate_assignment", name, "--force"), cwd=course, capture_output=True, text=True
         )
         if done.returncode != 0:
-            raise GradingError(f"{SOURCE_DIR}/{name}: nbgrader generate_assignment failed — {_last_line(done)}")
+            raise GradingError(
+                f"{SOURCE_DIR}/{name}: nbgrader generate_assignment failed — {_last_line(done)}"
+            )
     return course
 
 
@@ -187,7 +212,9 @@ def normalise_notebook(path: Path) -> Path:
         "language_info": {"name": "python"},
     }
     for cell in notebook["cells"]:
-        cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k in ("nbgrader", "deletable", "editable")}
+        cell["metadata"] = {
+            k: v for k, v in cell.get("metadata", {}).items() if k in ("nbgrader", "deletable", "editable")
+        }
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
     path.write_text(json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
@@ -214,8 +241,13 @@ def sync_assignment(from_url: str, to_url: str, assignment: str) -> None:
                 target.update_or_create_solution_cell(cell.name, notebook.name, assignment)
             for cell in notebook.source_cells:
                 target.update_or_create_source_cell(
-                    cell.name, notebook.name, assignment, cell_type=cell.cell_type, locked=cell.locked,
-                    source=cell.source, checksum=cell.checksum,
+                    cell.name,
+                    notebook.name,
+                    assignment,
+                    cell_type=cell.cell_type,
+                    locked=cell.locked,
+                    source=cell.source,
+                    checksum=cell.checksum,
                 )
 
 
@@ -297,18 +329,27 @@ def grade_assignment(
 ) -> list[SubmissionGrade]:
     """Autograde the collected submissions of ``assignment`` (all, or ``students``), each one isolated,
     and merge the scores into the course gradebook."""
+    course_root = course_root.resolve()
     _check_assignment(course_root, assignment)
     submissions = _submissions(course_root, assignment, students)
     db_url = course_db_url(course_root)
+    grades = []
     with tempfile.TemporaryDirectory(prefix="carpentry-trusted-") as tmp:
         trusted = _trusted_course(course_root, Path(tmp), [assignment])
         sync_assignment(_sqlite_url(trusted), db_url, assignment)
         expected = _graded_cells(trusted, assignment)
-    grades = []
-    for student, folder in submissions.items():
-        grade = grade_submission(course_root, assignment, student, folder, expected, limits or Limits())
-        record_grade(db_url, grade)
-        grades.append(grade)
+        for student, folder in submissions.items():
+            grade = grade_submission(
+                course_root,
+                assignment,
+                student,
+                folder,
+                expected,
+                trusted / "gradebook.db",
+                limits or Limits(),
+            )
+            record_grade(db_url, grade)
+            grades.append(grade)
     return grades
 
 
@@ -338,12 +379,18 @@ def _graded_cells(course: Path, assignment: str) -> list[CellScore]:
 
 
 def grade_submission(
-    course_root: Path, assignment: str, student: str, folder: Path, expected: list[CellScore], limits: Limits
+    course_root: Path,
+    assignment: str,
+    student: str,
+    folder: Path,
+    expected: list[CellScore],
+    gradebook: Path,
+    limits: Limits,
 ) -> SubmissionGrade:
     """Autograde one submission in a fresh temporary course; copy its autograded notebooks back."""
     with tempfile.TemporaryDirectory(prefix="carpentry-grade-") as tmp:
-        course = prepare_course(Path(tmp), course_root, assignment, student, folder)
-        argv = ["sh", "-c", _AUTOGRADE_SCRIPT, "autograde", sys.executable, assignment, student]
+        course = prepare_course(Path(tmp), course_root, assignment, student, folder, gradebook, limits.cell_s)
+        argv = _nbgrader("autograde", assignment, "--student", student, "--force")
         outcome = run_isolated(argv, course, course_root, limits)
         scores = _read_scores(course, assignment, student)
         _copy_autograded(course, course_root, assignment, student)
@@ -351,13 +398,6 @@ def grade_submission(
     error = "" if status == "graded" else _last_log_line(outcome.log, outcome.timed_out, limits)
     cells = [_trusted_score(cell, (scores or {}).get((cell.notebook, cell.grade_id))) for cell in expected]
     return SubmissionGrade(assignment, student, status, error, cells, outcome.isolation)
-
-
-_AUTOGRADE_SCRIPT = """
-set -e
-"$1" -m nbgrader generate_assignment "$2" --force --log-level=WARN
-"$1" -m nbgrader autograde "$2" --student "$3" --force --log-level=WARN
-"""
 
 
 def _last_log_line(log: str, timed_out: bool, limits: Limits) -> str:
@@ -394,7 +434,9 @@ def _trusted_score(cell: CellScore, score: float | None) -> CellScore:
     """The cell with its score clamped to [0, max]: the parent trusts only the source's points."""
     if cell.manual or score is None:
         return cell
-    return CellScore(cell.notebook, cell.grade_id, min(max(float(score), 0.0), cell.max_score), cell.max_score, False)
+    return CellScore(
+        cell.notebook, cell.grade_id, min(max(float(score), 0.0), cell.max_score), cell.max_score, False
+    )
 
 
 def _copy_autograded(course: Path, course_root: Path, assignment: str, student: str) -> None:
@@ -412,9 +454,12 @@ def _copy_autograded(course: Path, course_root: Path, assignment: str, student: 
 
 def record_grade(db_url: str, grade: SubmissionGrade) -> None:
     """Write one submission's auto scores into the course gradebook (from the trusted parent)."""
+    import warnings
+
     from nbgrader.api import Gradebook
 
-    with Gradebook(db_url, COURSE_ID) as gb:
+    with Gradebook(db_url, COURSE_ID) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy warns about nbgrader's own session handling
         gb.update_or_create_student(grade.student)
         gb.update_or_create_submission(grade.assignment, grade.student)
         for cell in grade.cells:
@@ -441,7 +486,9 @@ def add_arguments(parser: argparse.ArgumentParser, name: str = "grade") -> None:
     parser.add_argument("--student", action="append", help="only this student id (repeatable)")
     parser.add_argument("--csv", type=Path, help="write the grades to this CSV file")
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="course root (default: here)")
-    parser.add_argument("--timeout", type=float, default=Limits.wall_s, help="wall-clock limit per submission, s")
+    parser.add_argument(
+        "--timeout", type=float, default=Limits.wall_s, help="wall-clock limit per submission, s"
+    )
     parser.add_argument("--generate", action="store_true", help="regenerate exercises/ from solutions/")
     parser.add_argument("--check-leaks", nargs="*", type=Path, metavar="PATH", help="check files for leaks")
 
@@ -451,7 +498,9 @@ def run_command(args: argparse.Namespace) -> int:
     course = args.course.resolve()
     try:
         if not (course / "nbgrader_config.py").is_file():
-            raise GradingError(f"{course}: no nbgrader_config.py — run this in the course root or pass --course")
+            raise GradingError(
+                f"{course}: no nbgrader_config.py — run this in the course root or pass --course"
+            )
         if args.generate:
             return _report_generated(generate_exercises(course), course)
         if args.check_leaks is not None:

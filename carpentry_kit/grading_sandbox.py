@@ -3,10 +3,10 @@
 The submission and its source assignment are copied into a fresh temporary course with its own gradebook;
 nbgrader runs there in a child process with resource limits (CPU time, address space, file size, process
 count, a wall-clock timeout), ``HOME`` and the working directory inside the temporary directory and a
-scrubbed environment. Where the machine allows it the child also gets its own mount, PID and network
-namespaces (``unshare``), in which the course's private directories (``submitted/``, ``autograded/``,
-``feedback/``, ``solutions/``, the gradebook) are hidden and the course is read-only; when started as root
-the child drops to the ``nobody`` user. The trusted parent then reads the scores from the temporary gradebook
+scrubbed environment. Where the machine allows it (root, or unprivileged user namespaces) the child also
+gets its own mount, PID and network namespaces (``unshare``), in which the course's private directories
+(``submitted/``, ``autograded/``, ``feedback/``, ``solutions/``, the gradebook) are hidden, every file system
+but the temporary directory is read-only, and all capabilities are dropped so nothing can be remounted. The trusted parent then reads the scores from the temporary gradebook
 (see ``carpentry_kit.grading``).
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import resource
+import shlex
 import shutil
 import signal
 import subprocess
@@ -23,7 +24,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-NOBODY = 65534
 PRIVATE_DIRS = ("submitted", "autograded", "feedback", "solutions", ".exchange")
 PRIVATE_FILES = ("gradebook.db",)
 # Appended to the course's nbgrader_config.py in the temporary course: a kernel crash fails only the cell
@@ -34,6 +34,7 @@ c.Autograde.autograde_preprocessors = autograde_preprocessors()
 c.LimitOutput.max_lines = 200
 c.NbGraderApp.logfile = ""
 """
+CELL_TIMEOUT_CONFIG = "c.Execute.timeout = {0}\nc.ExecutePreprocessor.timeout = {0}\n"
 MAX_OUTPUT_CHARS = 20_000
 
 
@@ -42,6 +43,7 @@ class Limits:
     """Resource limits of one isolated autograding run."""
 
     wall_s: float = 600.0
+    cell_s: int | None = None  # per-cell timeout; None keeps the course's (nbgrader_config.py)
     cpu_s: int = 900
     memory_bytes: int = 6 * 2**30
     file_bytes: int = 256 * 2**20
@@ -69,13 +71,24 @@ class IsolatedRun:
     isolation: list[str] = field(default_factory=list)
 
 
-def prepare_course(workdir: Path, course_root: Path, assignment: str, student: str, submission: Path) -> Path:
-    """A fresh course in ``workdir``: the course config, the source assignment and the one submission."""
+def prepare_course(
+    workdir: Path,
+    course_root: Path,
+    assignment: str,
+    student: str,
+    submission: Path,
+    gradebook: Path,
+    cell_s: int | None = None,
+) -> Path:
+    """A fresh course in ``workdir``: the course config, the source assignment, a copy of the trusted
+    ``gradebook`` in which it is already generated, and the one submission."""
     course = workdir / "course"
     shutil.copytree(course_root / "solutions" / assignment, course / "solutions" / assignment)
+    shutil.copyfile(gradebook, course / "gradebook.db")
     copy_regular_files(submission, course / "submitted" / student / assignment)
     config = (course_root / "nbgrader_config.py").read_text()
-    (course / "nbgrader_config.py").write_text(config + SANDBOX_CONFIG)
+    extra = CELL_TIMEOUT_CONFIG.format(int(cell_s)) if cell_s else ""
+    (course / "nbgrader_config.py").write_text(config + SANDBOX_CONFIG + extra)
     (workdir / "home").mkdir()
     return course
 
@@ -93,16 +106,13 @@ def copy_regular_files(source: Path, destination: Path) -> None:
 
 def run_isolated(argv: list[str], course: Path, course_root: Path, limits: Limits) -> IsolatedRun:
     """Run ``argv`` in the temporary ``course`` with the limits and whatever isolation this machine allows."""
-    home = course.parent / "home"
-    prefix, isolation = _isolation_prefix(course_root)
-    if "nobody" in isolation:
-        _give_to_nobody(course.parent)
-    env = _clean_environment(home)
+    workdir = course.parent
+    prefix, isolation = _isolation_prefix(course_root, workdir)
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             prefix + argv,
             cwd=course,
-            env=env,
+            env=_clean_environment(workdir),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -110,8 +120,9 @@ def run_isolated(argv: list[str], course: Path, course_root: Path, limits: Limit
             start_new_session=True,
         )
         timed_out = _wait(process, limits.wall_s)
-        log.seek(0)
-        text = log.read()[-MAX_OUTPUT_CHARS:].decode(errors="replace")
+        log.seek(0, os.SEEK_END)
+        log.seek(max(0, log.tell() - MAX_OUTPUT_CHARS))
+        text = log.read().decode(errors="replace")
     return IsolatedRun(process.returncode, timed_out, text, isolation)
 
 
@@ -125,11 +136,13 @@ def _wait(process: subprocess.Popen, wall_s: float) -> bool:
         return True
 
 
-def _clean_environment(home: Path) -> dict[str, str]:
+def _clean_environment(workdir: Path) -> dict[str, str]:
+    home = workdir / "home"
     bin_dir = str(Path(sys.executable).parent)
     return {
-        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
         "HOME": str(home),
+        "TMPDIR": str(home),
         "LANG": "C.UTF-8",
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
         "MPLCONFIGDIR": str(home / "matplotlib"),
@@ -140,70 +153,63 @@ def _clean_environment(home: Path) -> dict[str, str]:
     }
 
 
-def _give_to_nobody(workdir: Path) -> None:
-    for path in [workdir, *workdir.rglob("*")]:
-        os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
-
-
-def _isolation_prefix(course_root: Path) -> tuple[list[str], list[str]]:
-    """The command prefix that isolates the child, and a list of the isolation layers it provides."""
-    root = os.geteuid() == 0
-    namespaces = _namespaces_available(root)
-    if not namespaces:
-        return [], ["rlimits", "tempdir"] + (["nobody"] if root and _setpriv() else [])
-    script = _mount_script(course_root, drop_to_nobody=root and bool(_setpriv()))
-    prefix = ["unshare", *namespaces, "--fork", "--kill-child", "--propagation", "private"]
-    layers = ["rlimits", "tempdir", "namespaces:" + ",".join(n.strip("-") for n in namespaces)]
-    return [*prefix, "sh", "-c", script, "sandbox"], layers + (["nobody"] if root and _setpriv() else [])
+def _isolation_prefix(course_root: Path, workdir: Path) -> tuple[list[str], list[str]]:
+    """The command prefix that isolates the child, and the isolation layers it provides."""
+    options = _namespaces_available()
+    if not options:
+        return [], ["rlimits", "tempdir"]
+    script = _namespace_script(course_root, workdir)
+    prefix = ["unshare", *options, "--fork", "--kill-child", "--propagation", "private", "sh", "-c", script]
+    return [*prefix, "sandbox"], ["rlimits", "tempdir", "namespaces", "read-only-fs", "no-network", "no-caps"]
 
 
 @cache
-def _namespaces_available(root: bool) -> list[str]:
-    """The ``unshare`` options that work here (a trial run), or [] when namespaces are not allowed."""
-    if shutil.which("unshare") is None:
-        return []
-    options = ["--mount", "--pid", "--net"] + ([] if root else ["--user", "--map-root-user"])
-    trial = "ip link set lo up && mount -t tmpfs none /mnt && true"
-    try:
-        done = subprocess.run(
-            ["unshare", *options, "--fork", "--propagation", "private", "sh", "-c", trial],
-            capture_output=True,
-            timeout=20,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return []
-    return options if done.returncode == 0 else []
+def _namespaces_available() -> tuple[str, ...]:
+    """The ``unshare`` options that work here (a trial run of the real script), or () when not allowed."""
+    if not (shutil.which("unshare") and shutil.which("setpriv") and shutil.which("ip")):
+        return ()
+    user = () if os.geteuid() == 0 else ("--user", "--map-root-user")
+    options = ("--mount", "--pid", "--net", *user)
+    with tempfile.TemporaryDirectory(prefix="carpentry-trial-") as trial:
+        script = _namespace_script(Path(trial) / "course", Path(trial))
+        argv = [
+            "unshare",
+            *options,
+            "--fork",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "trial",
+            "true",
+        ]
+        try:
+            done = subprocess.run(argv, capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return ()
+    return options if done.returncode == 0 else ()
 
 
-@cache
-def _setpriv() -> str | None:
-    return shutil.which("setpriv")
-
-
-def _mount_script(course_root: Path, drop_to_nobody: bool) -> str:
-    """Shell run inside the namespaces: loopback up, course read-only, private parts hidden, then exec."""
-    quoted = _shell_quote(str(course_root))
-    lines = [
-        "set -e",
-        "ip link set lo up",
-        f"mount --bind {quoted} {quoted}",
-        f"mount -o remount,bind,ro {quoted}",
-    ]
+def _namespace_script(course_root: Path, workdir: Path) -> str:
+    """Shell run inside the new namespaces: loopback up, the course's private parts hidden, every file
+    system read-only except ``workdir``, then all capabilities dropped so nothing can be remounted."""
+    work = shlex.quote(str(workdir))
+    lines = ["set -e", "ip link set lo up", f"mount --bind {work} {work}"]
     for name in PRIVATE_DIRS:
-        path = _shell_quote(str(course_root / name))
+        path = shlex.quote(str(course_root / name))
         lines.append(f"if [ -d {path} ]; then mount -t tmpfs -o size=1m,mode=755 none {path}; fi")
     for name in PRIVATE_FILES:
-        path = _shell_quote(str(course_root / name))
+        path = shlex.quote(str(course_root / name))
         lines.append(f"if [ -f {path} ]; then mount --bind /dev/null {path}; fi")
-    if drop_to_nobody:
-        lines.append(f'exec setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups --inh-caps=-all -- "$@"')
-    else:
-        lines.append('exec "$@"')
+    lines += [
+        "awk '{print $5}' /proc/self/mountinfo | while read -r m; do",
+        f'  case "$m" in {work}|/proc*|/sys*|/dev*) ;; *) mount -o remount,bind,ro "$m" 2>/dev/null || true ;; esac',
+        "done",
+        "if touch /.carpentry-rw-check 2>/dev/null; then rm -f /.carpentry-rw-check; exit 97; fi",
+        'exec setpriv --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"',
+    ]
     return "\n".join(lines)
-
-
-def _shell_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def autograde_preprocessors() -> list[type]:
@@ -211,7 +217,10 @@ def autograde_preprocessors() -> list[type]:
     from nbgrader.converters.autograde import Autograde
     from nbgrader.preprocessors import Execute
 
-    return [resilient_execute_class() if cls is Execute else cls for cls in Autograde.autograde_preprocessors.default()]
+    return [
+        resilient_execute_class() if cls is Execute else cls
+        for cls in Autograde.autograde_preprocessors.default()
+    ]
 
 
 def resilient_execute_class() -> type:
@@ -226,7 +235,9 @@ def resilient_execute_class() -> type:
             try:
                 cell, resources = super().preprocess_cell(cell, resources, cell_index)
             except DeadKernelError as error:
-                cell.outputs.append(_error_output("DeadKernelError", f"the kernel died in this cell: {error}"))
+                cell.outputs.append(
+                    _error_output("DeadKernelError", f"the kernel died in this cell: {error}")
+                )
                 self._restart_kernel()
             _truncate_outputs(cell)
             return cell, resources
