@@ -46,6 +46,7 @@ def run_example(name: str) -> dict[str, object]:
 
 
 def main() -> int:
+    import sklearn.datasets  # noqa: F401 (imports are not the workloads' time)
     import torch
 
     torch.set_num_threads(1)

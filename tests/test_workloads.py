@@ -263,7 +263,8 @@ def test_training_reports_epochs_cap_and_flop():
     assert workload.max_steps() == spec.task.params["max_epochs"]
     train_rows = len(workload.datasets["digits"].splits["train"])
     assert workload.step() == train_rows
-    forward = 2 * (64 * 64 + 64 * 10)  # 64 pixels -> 64 hidden -> 10 classes
+    hidden, layers = spec.task.params["hidden"], spec.task.params.get("layers", 1)
+    forward = 2 * (64 * hidden + (layers - 1) * hidden * hidden + hidden * 10)  # 64 pixels -> 10 classes
     assert workload.work_per_sample() == {"flop": 3.0 * forward}
 
 
