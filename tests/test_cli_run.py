@@ -1,0 +1,67 @@
+"""``carpentry run`` and ``carpentry workloads``: output and exit codes 0 (VALID), 1 (INVALID), 2 (bad input)."""
+
+from __future__ import annotations
+
+import pytest
+
+from carpentry_kit.cli import main
+
+MATMUL = "carpentry_kit/examples/matmul.yaml"
+QUICK = ["--set", "task.params.size=32", "--set", "protocol.min_duration_s=0", "--repeats", "3"]
+
+
+def carpentry(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_valid_run_exits_0_with_a_summary_table(capsys, tmp_path):
+    code, out, _ = carpentry(
+        capsys, "run", MATMUL, *QUICK, "--energy", "estimate", "--out", str(tmp_path), "--quiet"
+    )
+    assert code == 0
+    assert "metric" in out and "IQR" in out and "GFLOP/s" in out
+    assert "method estimate, ESTIMATED" in out
+    assert "Result is: VALID" in out
+    assert (tmp_path / "runs.jsonl").read_text().count("\n") == 1
+
+
+def test_invalid_run_exits_1_and_says_why(capsys, tmp_path):
+    argv = ["run", MATMUL, *QUICK, "--set", "constraints.peak_memory_mb=1", "--energy", "estimate"]
+    code, out, _ = carpentry(capsys, *argv, "--out", str(tmp_path), "--quiet")
+    assert code == 1
+    assert "Result is: INVALID" in out and "over the limit of 1 MiB" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "no-such-spec.yaml"], "no-such-spec.yaml: file not found"),
+        (["run", MATMUL, "--set", "task.params.sise=64"], "did you mean 'size'?"),
+        (["run", MATMUL, "--set", "nonsense"], "expected PATH=VALUE"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_no_traceback(capsys, tmp_path, argv, message):
+    code, out, err = carpentry(capsys, *argv, "--out", str(tmp_path))
+    assert code == 2
+    assert message in err and "Traceback" not in err + out
+    assert not (tmp_path / "runs.jsonl").exists()
+
+
+def test_workloads_lists_names_scenarios_and_defaults(capsys):
+    code, out, _ = carpentry(capsys, "workloads")
+    assert code == 0
+    assert "matmul:" in out and "mlp-train:" in out
+    assert "scenarios: time-to-quality, offline" in out
+    assert "size=256" in out
+
+
+def test_energy_method_unusable_here_exits_2_saying_why(capsys, tmp_path):
+    from carpentry_kit.energy import energy_methods
+
+    unusable = [method for method, reason in energy_methods().items() if reason and method != "auto"]
+    if not unusable:
+        pytest.skip("every energy method works on this machine")
+    code, _, err = carpentry(capsys, "run", MATMUL, "--energy", unusable[0], "--out", str(tmp_path))
+    assert code == 2 and err.startswith(f"--energy {unusable[0]}:")
