@@ -1,0 +1,131 @@
+"""The lesson template: every lesson has its required parts, agrees with schedule.yml, and has no outputs.
+
+The checks live in ``carpentry_kit.curriculum`` (``python -m carpentry_kit.curriculum check`` runs them
+too); these tests run them on every lesson and prove that they catch a broken lesson.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from carpentry_kit import curriculum
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEDULE = curriculum.load_schedule(ROOT / curriculum.SCHEDULE_FILE)
+LESSONS = curriculum.lesson_paths(ROOT / "lessons")
+
+
+def test_there_are_lessons():
+    assert len(LESSONS) >= 4
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[path.stem for path in LESSONS])
+def test_lesson_follows_the_template(path):
+    assert curriculum.lesson_problems(path, SCHEDULE) == []
+
+
+def test_every_scheduled_lesson_has_a_notebook():
+    present = {int(path.name[:2]) for path in LESSONS}
+    assert set(SCHEDULE.lessons) <= present
+
+
+def test_instructor_guide_totals_agree_with_the_schedule():
+    guide = (ROOT / curriculum.GUIDE_FILE).read_text(encoding="utf-8")
+    expected = [(fmt.teaching, fmt.exercises, fmt.minutes) for fmt in SCHEDULE.formats.values()]
+    assert curriculum.guide_totals(guide) == expected
+
+
+def test_instructor_guide_schedule_is_up_to_date():
+    guide = (ROOT / curriculum.GUIDE_FILE).read_text(encoding="utf-8")
+    regenerated = curriculum.replace_region(guide, "schedule", curriculum.schedule_markdown(SCHEDULE))
+    assert guide == regenerated, f"run `{curriculum.REGENERATE}`"
+
+
+def test_half_day_fits_a_morning_and_full_day_covers_every_lesson():
+    half, full = SCHEDULE.formats["half-day"], SCHEDULE.formats["full-day"]
+    assert half.minutes <= 4 * 60
+    assert {f"{n}. {lesson.title}" for n, lesson in SCHEDULE.lessons.items()} <= {
+        slot.label for slot in full.slots
+    }
+
+
+# --- the checker catches broken lessons --------------------------------------------------------------
+def _broken_copy(tmp_path: Path, change) -> Path:
+    source = LESSONS[0]
+    notebook = json.loads(source.read_text(encoding="utf-8"))
+    change(notebook)
+    target = tmp_path / source.name
+    target.write_text(json.dumps(notebook), encoding="utf-8")
+    return target
+
+
+def _problems(tmp_path: Path, change) -> str:
+    return "\n".join(curriculum.lesson_problems(_broken_copy(tmp_path, change), SCHEDULE))
+
+
+def _source(cell) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def _drop_text(notebook, text):
+    for cell in notebook["cells"]:
+        cell["source"] = _source(cell).replace(text, "")
+
+
+def test_checker_reports_timings_that_disagree_with_the_schedule(tmp_path):
+    def change(notebook):
+        notebook["metadata"]["carpentry"]["teaching_minutes"] += 5
+
+    problems = _problems(tmp_path, change)
+    assert "schedule.yml says" in problems and "timings line" in problems
+
+
+def test_checker_reports_missing_key_points_and_questions(tmp_path):
+    def change(notebook):
+        notebook["cells"] = notebook["cells"][:-1]
+        notebook["cells"][0]["source"] = _source(notebook["cells"][0]).replace("## Questions", "## Qs")
+
+    problems = _problems(tmp_path, change)
+    assert "Key points" in problems and "`## Questions`" in problems
+
+
+def test_checker_reports_a_challenge_without_solution_and_a_missing_callout(tmp_path):
+    problems = _problems(
+        tmp_path, lambda nb: (_drop_text(nb, "{admonition} Solution"), _drop_text(nb, "{admonition} Callout"))
+    )
+    assert "solutions" in problems and "callout" in problems
+
+
+def test_checker_reports_outputs_and_missing_plot(tmp_path):
+    def change(notebook):
+        code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+        code[0]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "hi\n"}]
+        for cell in code:
+            cell["source"] = _source(cell).replace("plot_", "draw_").replace("plt.", "pyplot_")
+
+    problems = _problems(tmp_path, change)
+    assert "have outputs" in problems and "no plot call" in problems
+
+
+def test_checker_reports_a_lesson_missing_from_the_schedule(tmp_path):
+    (tmp_path / "lessons").mkdir()
+    shutil.copy(ROOT / curriculum.SCHEDULE_FILE, tmp_path / "lessons" / "schedule.yml")
+    extra = json.loads(LESSONS[0].read_text(encoding="utf-8"))
+    extra["metadata"]["carpentry"]["lesson"] = 9
+    (tmp_path / "lessons" / "09-extra.ipynb").write_text(json.dumps(extra), encoding="utf-8")
+    problems = "\n".join(curriculum.curriculum_problems(tmp_path))
+    assert "lesson 9 is not in lessons/schedule.yml" in problems
+    assert "lesson 1 has no notebook" in problems
+
+
+def test_bad_schedule_entry_names_the_file_and_entry(tmp_path):
+    bad = tmp_path / "schedule.yml"
+    bad.write_text("lessons:\n  - {lesson: 1, title: x}\nformats: {}\n")
+    with pytest.raises(
+        ValueError, match=r"schedule.yml: lessons\[0\]: needs lesson, title, teaching and exercises"
+    ):
+        curriculum.load_schedule(bad)
