@@ -167,7 +167,7 @@ def sweep(
     fixed = dict(overrides or {})
     if repeats is not None:
         fixed["protocol.repeats"] = repeats
-    points = _prepare_points(base, spec_path, grid, fixed)
+    points = _prepare_points(base, grid, fixed)
     from carpentry_kit.results import ResultStore
 
     store = ResultStore(out if out is not None else base.results.dir)
@@ -200,11 +200,9 @@ def _base_spec(spec: Spec | str | os.PathLike[str]) -> tuple[Spec, str | None]:
     return load_spec(Path(spec)), str(spec)
 
 
-def _prepare_points(
-    base: Spec, spec_path: str | None, grid: dict[str, list[Any]], fixed: dict[str, Any]
-) -> list[_Point]:
+def _prepare_points(base: Spec, grid: dict[str, list[Any]], fixed: dict[str, Any]) -> list[_Point]:
     """Every point's overridden spec and hash; every problem of every point is reported before running."""
-    from carpentry_kit.spec import apply_overrides, load_spec, spec_hash
+    from carpentry_kit.spec import apply_overrides, spec_hash
 
     clash = sorted(set(grid) & set(fixed))
     if clash:
@@ -213,7 +211,7 @@ def _prepare_points(
     for index, values in enumerate(grid_points(grid), start=1):
         overrides = {**fixed, **values}
         try:
-            spec = load_spec(Path(spec_path), overrides) if spec_path else apply_overrides(base, overrides)
+            spec = apply_overrides(base, overrides)
         except SpecError as error:
             problems += [p for p in error.problems if p not in problems]
             continue
