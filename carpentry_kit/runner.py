@@ -150,7 +150,7 @@ class _Run:
 
     def execute(self) -> RunResult:
         from carpentry_kit.energy import make_meter
-        from carpentry_kit.spec import SpecError, UsageError
+        from carpentry_kit.spec import SpecError
 
         with self.memory, _torch_threads(self.spec.infrastructure.threads):
             workload = self._build_workload()
@@ -161,7 +161,7 @@ class _Run:
             except KeyboardInterrupt:
                 self._finish("interrupted", "interrupted by the user (Ctrl-C)")
                 raise
-            except (SpecError, UsageError):
+            except SpecError:  # a metric the workload cannot produce, found after setup: bad input
                 raise
             except Exception as error:  # the workload's own failure: recorded, reported, not raised
                 return self._finish("failed", _describe_error(error))
