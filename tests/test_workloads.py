@@ -179,8 +179,7 @@ def test_entry_point_workloads_are_added(plugin_entry_points):
         infos = list_workloads()
     assert infos["cumsum"].defaults == {"length": 1000}
     assert set(infos) >= BUILTINS
-    with pytest.warns(UserWarning):
-        cls = get_workload("cumsum")
+    cls = get_workload("cumsum")  # the broken plugin was reported once; the scan is cached
     workload = cls({"length": 10}, {}, "cpu", 3)
     workload.setup()
     assert workload.step() == 1

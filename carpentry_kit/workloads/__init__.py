@@ -193,9 +193,17 @@ def _entry_point_workloads(taken: set[str]) -> dict[str, type[Workload]]:
     return found
 
 
+_PLUGIN_CACHE: dict[tuple[Any, frozenset[str]], dict[str, type[Workload]]] = {}
+
+
 def _all_workloads() -> dict[str, type[Workload]]:
     workloads = _builtin_workloads()
-    workloads.update(_entry_point_workloads(set(workloads)))
+    # Scanning installed distributions costs ~25 ms: do it once per process (keyed on the lookup
+    # function, so a test that swaps `entry_points` sees its own plugins).
+    key = (entry_points, frozenset(workloads))
+    if key not in _PLUGIN_CACHE:
+        _PLUGIN_CACHE[key] = _entry_point_workloads(set(workloads))
+    workloads.update(_PLUGIN_CACHE[key])
     return workloads
 
 

@@ -7,9 +7,7 @@ simulations, the kind of scientific metric surrogate models are judged by.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.workloads import WorkloadError, register_workload
 from carpentry_kit.workloads.supervised import (
@@ -18,6 +16,9 @@ from carpentry_kit.workloads.supervised import (
     NETWORK_MINIMUMS,
     SupervisedNet,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @register_workload

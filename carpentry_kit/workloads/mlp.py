@@ -7,9 +7,7 @@ one batch per offline step — the two scenarios of MLPerf Inference that fit on
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.workloads import WorkloadError, register_workload
 from carpentry_kit.workloads.supervised import (
@@ -19,6 +17,9 @@ from carpentry_kit.workloads.supervised import (
     SupervisedNet,
 )
 
+if TYPE_CHECKING:
+    import numpy as np
+
 
 class _Classifier(SupervisedNet):
     """An MLP classifier: cross-entropy loss, test accuracy as quality."""
@@ -27,6 +28,8 @@ class _Classifier(SupervisedNet):
     quality_metrics = {"test_accuracy": "fraction"}
 
     def prepare_targets(self, y: np.ndarray) -> int:
+        import numpy as np
+
         from carpentry_kit.datasets import is_class_labels
 
         if not is_class_labels(y):
@@ -38,6 +41,7 @@ class _Classifier(SupervisedNet):
         return len(self.classes)
 
     def target_tensor(self, y: np.ndarray) -> Any:
+        import numpy as np
         import torch
 
         return torch.as_tensor(np.searchsorted(self.classes, y)).to(self.device)

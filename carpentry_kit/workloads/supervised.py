@@ -7,11 +7,12 @@ torch is imported inside methods only, so the registry can read the subclasses' 
 from __future__ import annotations
 
 import abc
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.workloads import Workload, WorkloadError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TRAIN_SPLIT = "train"
 EVALUATION_SPLITS = ("test", "validation", "val")
