@@ -23,7 +23,9 @@ def _fail(message: str, hint: str = "") -> None:
     raise AssertionError(f"{message} — {hint}" if hint else message)
 
 
-def check_defined(name: str, namespace: Mapping[str, Any], kind: type | tuple[type, ...] | None = None) -> Any:
+def check_defined(
+    name: str, namespace: Mapping[str, Any], kind: type | tuple[type, ...] | None = None
+) -> Any:
     """The value called ``name`` in ``namespace`` (e.g. ``globals()``), checked to exist (and its type)."""
     if name not in namespace:
         _fail(f"`{name}` is not defined", f"run the cell where you define `{name}` (check the spelling)")
@@ -82,7 +84,9 @@ def check_samples(name: str, samples: Any, count: int | None = None, positive: b
     if count is not None and len(values) != count:
         _fail(f"`{name}` has {len(values)} values but should have {count}", "one value per timed repeat")
     if positive and any(v <= 0 for v in values):
-        _fail(f"`{name}` holds a value <= 0", "a duration or energy is always positive; check the subtraction")
+        _fail(
+            f"`{name}` holds a value <= 0", "a duration or energy is always positive; check the subtraction"
+        )
     return values
 
 
@@ -173,6 +177,7 @@ def check_result_valid(result: Any) -> None:
     """A run result (``RunResult`` or a stored record) completed and is VALID; if not, says why."""
     if result is None:
         _fail("the result is None", "assign the value returned by `ck.run(spec)`")
+    result = getattr(result, "record", result)  # a RunResult carries its stored record
     status = _field(result, "status")
     if status not in (None, "completed"):
         _fail(f"the run's status is {status!r}: {_field(result, 'error')}", "fix the error and run again")
@@ -186,7 +191,9 @@ def check_energy_honest(reading: Any) -> None:
     """An energy figure names its method, and an estimate is never presented as a measurement."""
     method = _field(reading, "method")
     if not method:
-        _fail("the energy figure has no method", "say how it was obtained: rapl, nvml, codecarbon or estimate")
+        _fail(
+            "the energy figure has no method", "say how it was obtained: rapl, nvml, codecarbon or estimate"
+        )
     if method == "estimate" and _field(reading, "measured"):
         _fail("an estimate is marked as measured", "set measured=False: an estimate is not a measurement")
     total = check_number("total_j", _field(reading, "total_j"))
@@ -195,17 +202,15 @@ def check_energy_honest(reading: Any) -> None:
 
 
 def check_rating_at_least(rating: Any, minimum: float) -> None:
-    """A spec's rating (from ``ck.rate_spec``) scores at least ``minimum``; lists the advice if not."""
-    score = check_number("rating score", _rating_score(rating))
-    if score + 1e-9 < minimum:
-        advice = _field(rating, "advice") or []
-        tips = "\n".join(f"  - {tip}" for tip in advice) if not isinstance(advice, str) else advice
-        _fail(f"the spec rates {score:g}, below the required {minimum:g}", "improve it:\n" + tips)
-
-
-def _rating_score(rating: Any) -> Any:
-    for name in ("score", "total", "overall"):
-        value = _field(rating, name)
-        if value is not None:
-            return value
-    return rating
+    """A spec's ``Rating`` (from ``ck.rate_spec``) totals at least ``minimum`` (of 30); lists the advice
+    of the categories that lost points if not."""
+    total = check_number("rating total", _field(rating, "total"))
+    if total + 1e-9 < minimum:
+        tips = [
+            f"  - {category.name}: {tip}"
+            for category in _field(rating, "categories") or []
+            for tip in category.advice
+        ]
+        _fail(
+            f"the spec rates {total:g}/30, below the required {minimum:g}", "improve it:\n" + "\n".join(tips)
+        )
