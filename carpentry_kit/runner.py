@@ -46,7 +46,7 @@ def run(
     spec, spec_path = _load(spec_or_path, overrides)
     device = check_infrastructure(spec, spec_path, device)
     workload_class = _workload_class(spec, spec_path)
-    _raise_problems(spec_path, metric_problems(spec, workload_class))
+    _raise_problems(spec, spec_path, metric_problems(spec, workload_class))
     record = _new_record(spec, spec_path, overrides, device)
     store = ResultStore(out if out is not None else spec.results.dir)
     return _Run(spec, spec_path, record, store, workload_class, energy, progress).execute()
@@ -104,18 +104,18 @@ def _workload_class(spec: Spec, spec_path: str | None) -> type:
         names = sorted(list_workloads())
         hint = f"{did_you_mean(spec.task.workload, names)} (`carpentry workloads` lists them)"
         _raise_problems(
-            spec_path, [(("task", "workload"), f"'{spec.task.workload}' is not a workload", hint)]
+            spec, spec_path, [(("task", "workload"), f"'{spec.task.workload}' is not a workload", hint)]
         )
         raise  # not reached
 
 
-def _raise_problems(spec_path: str | None, problems: list[tuple[tuple, str, str]]) -> None:
-    """Raise a ``SpecError`` with each ``(loc, message, hint)`` placed at its line in the spec file."""
+def _raise_problems(spec: Spec, spec_path: str | None, problems: list[tuple[tuple, str, str]]) -> None:
+    """Raise a ``SpecError`` with each ``(loc, message, hint)`` placed where the spec set it."""
     if not problems:
         return
-    from carpentry_kit.spec import SpecError
+    from carpentry_kit.spec import SpecError, problem_at
 
-    raise SpecError([spec_problem(spec_path, loc, message, hint) for loc, message, hint in problems])
+    raise SpecError([problem_at(spec, loc, message, hint, spec_path) for loc, message, hint in problems])
 
 
 def _new_record(spec: Spec, spec_path: str | None, overrides: dict[str, Any], device: str) -> RunRecord:
@@ -184,7 +184,7 @@ class _Run:
         workload.setup()
         self.log.end("init_stop")
         self.work = dict(workload.work_per_sample())
-        _raise_problems(self.spec_path, metric_problems(self.spec, self.workload_class, self.work))
+        _raise_problems(self.spec, self.spec_path, metric_problems(self.spec, self.workload_class, self.work))
         target = self.spec.quality_target()
         self.harness = Harness(
             workload,
@@ -324,7 +324,7 @@ def check_infrastructure(spec: Spec, spec_path: str | None, device: str | None =
     """The device to run on; a ``SpecError`` naming every required thing this machine lacks."""
     problems = _machine_problems(spec) + _software_problems(spec)
     device, device_problems = _resolve_device(spec, device)
-    _raise_problems(spec_path, problems + device_problems)
+    _raise_problems(spec, spec_path, problems + device_problems)
     return device
 
 
@@ -400,21 +400,8 @@ def load_datasets(spec: Spec, spec_path: str | None) -> dict[str, Any]:
         try:
             loaded[dataset.name] = load_dataset(dataset, spec_dir, seed=spec.task.seed)
         except DatasetError as error:
-            _raise_problems(spec_path, [(("datasets", index, error.key), error.message, error.hint)])
+            _raise_problems(spec, spec_path, [(("datasets", index, error.key), error.message, error.hint)])
     return loaded
-
-
-def spec_problem(spec_path: str | None, loc: tuple, message: str, hint: str) -> Any:
-    """A ``Problem`` at the line of ``loc`` in the spec file (no line for a spec given as an object)."""
-    from carpentry_kit import spec as spec_module
-
-    line = column = None
-    if spec_path and Path(spec_path).is_file():
-        mark = spec_module._read_source(Path(spec_path)).mark_for(loc)
-        line, column = mark.line, mark.column
-    return spec_module.Problem(
-        spec_path or "<spec>", line, column, spec_module.field_path(loc), message, hint
-    )
 
 
 # ---------------------------------------------------------------- metrics

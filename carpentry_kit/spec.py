@@ -11,6 +11,7 @@ parameter defaults only.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import json
@@ -485,13 +486,30 @@ def load_spec(path_or_text: str | Path, overrides: dict[str, Any] | None = None)
     return spec
 
 
+def problem_at(spec: Spec, loc: Loc, message: str, hint: str, file: str | None = None) -> Problem:
+    """A ``Problem`` placed where ``loc`` was written: its file line, or the ``--set`` that gave it.
+
+    Used by later stages (the runner's infrastructure and dataset checks) to report like validation does.
+    """
+    document = spec._source
+    if document is None and file and Path(file).is_file():
+        document = _read_source(Path(file))
+    if document is None:
+        return Problem(file or "<spec>", None, None, field_path(loc), message, hint)
+    mark = document.mark_for(loc)
+    return Problem(mark.file, mark.line, mark.column, field_path(loc), message, hint)
+
+
 def _load(path_or_text: str | Path, overrides: dict[str, Any] | None) -> tuple[Spec | None, list[Problem]]:
     document = _read_source(path_or_text)
     if overrides and document.data is not None:
         override_problems = _apply_to_data(document.data, overrides, document)
         if override_problems:
             return None, [*document.problems, *override_problems]
-    return _validate(document)
+    spec, problems = _validate(document)
+    if spec is not None:
+        spec._source = document
+    return spec, problems
 
 
 def apply_overrides(spec: Spec, overrides: dict[str, Any]) -> Spec:
@@ -499,13 +517,21 @@ def apply_overrides(spec: Spec, overrides: dict[str, Any]) -> Spec:
 
     The result is validated again; a bad path or value raises SpecError naming the override.
     """
-    document = _Document("<spec>", spec.model_dump(mode="json"), _NodeReader(_LineLoader(""), "<spec>"), [])
+    # Only what was written (exclude_unset): defaults stay defaults, so rating a spec is unchanged.
+    data = spec.model_dump(mode="json", exclude_unset=True)
+    if spec._source is not None and spec._source.reader is not None:
+        reader = copy.copy(spec._source.reader)
+        reader.values, reader.keys = dict(reader.values), dict(reader.keys)
+        document = _Document(spec._source.file, data, reader, [])
+    else:
+        document = _Document("<spec>", data, _NodeReader(_LineLoader(""), "<spec>"), [])
     problems = _apply_to_data(document.data, overrides, document)
     if problems:
         raise SpecError(problems)
     new_spec, problems = _validate(document)
     if problems or new_spec is None:
         raise SpecError(problems)
+    new_spec._source = document
     return new_spec
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from carpentry_kit.ontology import VOCABULARIES, closest_term
 
@@ -242,6 +242,8 @@ class Spec(_Section):
     constraints: Constraints = Field(default_factory=Constraints)
     protocol: Protocol = Field(default_factory=Protocol)
     results: Results = Field(default_factory=Results)
+    # Where each value came from (file line, or the --set that overrode it); set by spec.load_spec.
+    _source: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Spec:

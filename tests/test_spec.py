@@ -307,3 +307,29 @@ def test_example_spec_path_suggests_names():
     assert example_spec_path("matmul").name == "matmul.yaml"
     with pytest.raises(UsageError, match="did you mean 'matmul'"):
         example_spec_path("matmull")
+
+
+def test_apply_overrides_keeps_defaults_unstated_so_rating_is_unchanged():
+    from carpentry_kit.rating import rate_spec
+    from carpentry_kit.spec import apply_overrides
+
+    spec = load_spec(example_spec_path("matmul"))
+    assert rate_spec(apply_overrides(spec, {})).total == rate_spec(spec).total
+    bigger = apply_overrides(spec, {"task.params.size": 64})
+    assert bigger.task.params["size"] == 64
+    assert "container" not in bigger.infrastructure.model_fields_set
+
+
+def test_problem_at_names_the_override_that_set_a_field():
+    from carpentry_kit.spec import problem_at
+
+    path = example_spec_path("matmul")
+    spec = load_spec(path, overrides={"infrastructure.software.packages": {"torch": ">=99"}})
+    overridden = problem_at(spec, ("infrastructure", "software", "packages", "torch"), "too old", "upgrade")
+    assert str(overridden).startswith("--set infrastructure.software.packages=")
+    written = problem_at(spec, ("task", "workload"), "bad", "fix")
+    assert written.file == str(path) and written.line == _line_of(path, "workload:")
+
+
+def _line_of(path, text):
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
