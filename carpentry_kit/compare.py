@@ -122,13 +122,13 @@ def with_configurations(frame: pd.DataFrame, by: list[str] | None = None) -> pd.
 
 def pooled_samples(rows: pd.DataFrame) -> list[float]:
     """All raw samples of the given rows (falling back to each row's headline value)."""
+    samples = rows["samples"] if "samples" in rows.columns else [None] * len(rows)
     pooled: list[float] = []
-    for _, row in rows.iterrows():
-        samples = row.get("samples")
-        if isinstance(samples, (list, tuple)) and len(samples) > 0:
-            pooled.extend(float(s) for s in samples)
-        elif not _missing(row.get("value")):
-            pooled.append(float(row["value"]))
+    for row_samples, value in zip(samples, rows["value"], strict=True):
+        if isinstance(row_samples, (list, tuple)) and len(row_samples) > 0:
+            pooled.extend(float(s) for s in row_samples)
+        elif not _missing(value):
+            pooled.append(float(value))
     return pooled
 
 

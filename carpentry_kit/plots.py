@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 _ESTIMATE_HATCH = "//"
+MAX_LABELLED_POINTS = 20  # a trade-off plot with more points labels only its Pareto front
 
 
 def plot_distributions(
@@ -115,7 +116,8 @@ def plot_tradeoff(
     """Each configuration's median ``y`` against its median ``x``; the Pareto front is highlighted.
 
     A point is on the front when no other configuration is at least as good on both metrics and better on
-    one, where "good" follows each metric's goal. ``y`` defaults to the first quality metric, else the first
+    one, where "good" follows each metric's goal. Points are labelled with their configuration (only the
+    front's when there are more than ``MAX_LABELLED_POINTS``). ``y`` defaults to the first quality metric, else the first
     performance metric other than ``x``.
     """
     frame = completed(results_frame(results))
@@ -135,7 +137,8 @@ def plot_tradeoff(
                 )
     best = table[front].sort_values(x)
     ax.plot(best[x], best[y], color="C3", linewidth=1, drawstyle="steps-post", zorder=2)
-    for _, row in table.iterrows():
+    labelled = table if len(table) <= MAX_LABELLED_POINTS else table[front]
+    for _, row in labelled.iterrows():
         ax.annotate(
             row["label"], (row[x], row[y]), fontsize="x-small", xytext=(4, 4), textcoords="offset points"
         )

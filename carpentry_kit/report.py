@@ -37,8 +37,9 @@ from carpentry_kit.spec import UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-MAX_DISTRIBUTION_CONFIGURATIONS = 12  # beyond this a box per configuration is unreadable
-MAX_PARAM_PLOTS = 4
+MAX_BOX_CONFIGURATIONS = 12  # beyond this a box or bar per configuration is unreadable
+MAX_PARAM_PLOTS = 4  # swept parameters plotted against each metric
+MAX_LINES = 6  # more combinations of the other swept parameters than this are pooled into one line
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
@@ -278,20 +279,26 @@ def _plots_section(rows: pd.DataFrame, records: list[dict[str, Any]]) -> str:
     swept = [c for c in override_columns(rows) if rows[c].astype(str).nunique(dropna=False) > 1]
     configurations = with_configurations(rows, swept)["configuration"].nunique()
     figures: list[tuple[str, Callable[[Any], Any]]] = []
-    if configurations <= MAX_DISTRIBUTION_CONFIGURATIONS:
+    if configurations <= MAX_BOX_CONFIGURATIONS:
         figures += [(f"{m}: every repeat sample", _bind(plots.plot_distributions, rows, m)) for m in metrics]
     for param in [c for c in swept if _numeric(rows[c])][:MAX_PARAM_PLOTS]:
-        figures += [(f"{m} vs {param}", _bind(plots.plot_metric_vs_param, rows, m, param)) for m in metrics]
+        others = [c for c in swept if c != param]
+        lines = with_configurations(rows, others)["configuration"].nunique()
+        hue, note = (others, "") if lines <= MAX_LINES else ([], f" (pooled over {', '.join(others)})")
+        figures += [
+            (f"{m} vs {param}{note}", _bind(plots.plot_metric_vs_param, rows, m, param, hue=hue))
+            for m in metrics
+        ]
     energy = [m for m in metrics if m in set(rows.loc[rows["kind"] == "energy", "metric"])]
     if energy and configurations > 1:
         figures.append((f"trade-off against {energy[0]}", _bind(plots.plot_tradeoff, rows, energy[0])))
-    if any(record.get("energy") for record in records):
+    if any(record.get("energy") for record in records) and configurations <= MAX_BOX_CONFIGURATIONS:
         figures.append(("energy by component and layer", _bind(plots.plot_energy_breakdown, records)))
     return "<h3>Plots</h3>" + "".join(_figure(caption, draw) for caption, draw in figures)
 
 
-def _bind(function: Callable[..., Any], *args: Any) -> Callable[[Any], Any]:
-    return lambda ax: function(*args, ax=ax)
+def _bind(function: Callable[..., Any], *args: Any, **options: Any) -> Callable[[Any], Any]:
+    return lambda ax: function(*args, ax=ax, **options)
 
 
 def _figure(caption: str, draw: Callable[[Any], Any]) -> str:
