@@ -143,3 +143,23 @@ def test_a_run_id_baseline_compares_run_by_run(tmp_path):
     assert ratios[first] == pytest.approx(1.0) and ratios[records[1]["run_id"]] == pytest.approx(3.0)
     with pytest.raises(UsageError, match="no completed run has a run_id"):
         compare(tmp_path, "abcdef0123", by=["run_id"])
+
+
+def test_compare_command_prints_a_table(tmp_path, capsys):
+    from carpentry_kit.cli import main
+
+    directory = _sweep_dir(tmp_path / "r")
+    csv = tmp_path / "c.csv"
+    assert (
+        main(
+            ["compare", str(directory), "--baseline", "size=256", "--metric", "latency_s", "--csv", str(csv)]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["configuration", "metric", "median"]
+    assert len(out) == 4 and "worse" in out[-1]
+    assert csv.read_text().startswith(f"{SIZE},configuration,baseline,metric")
+    assert main(["compare", str(directory), "--baseline", "size=999"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "available values: 256, 512" in error

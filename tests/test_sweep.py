@@ -113,6 +113,15 @@ def test_dask_local_cluster_gives_the_same_records_as_sequential(swept, spec_pat
     assert len(ResultStore(tmp_path).records()) == 2
 
 
+def test_dask_scheduler_address_runs_points_as_tasks(spec_path, tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        result = _sweep(spec_path, tmp_path, [16], dask=cluster.scheduler_address)
+    assert len(result.done) == 1 and result.records[0]["overrides"][SIZE] == 16
+    assert ResultStore(tmp_path).records()[0]["run_id"] == result.records[0]["run_id"]
+
+
 def test_compare_plots_and_report_on_real_results(swept, tmp_path):
     from matplotlib.figure import Figure
 
