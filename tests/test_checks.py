@@ -1,0 +1,93 @@
+"""The feedback helpers of the graded exercises: quiet when right, one helpful AssertionError when wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from carpentry_kit import checks
+
+
+def test_check_close_accepts_within_tolerance_and_explains_a_miss():
+    checks.check_close("x", 1.0 + 1e-9, 1.0)
+    with pytest.raises(AssertionError, match=r"`x` is 2 but should be 1 \(2x the expected value\)"):
+        checks.check_close("x", 2.0, 1.0)
+
+
+def test_check_number_rejects_text_and_nan():
+    with pytest.raises(AssertionError, match="not a number"):
+        checks.check_number("x", "fast")
+    with pytest.raises(AssertionError, match="finite number"):
+        checks.check_number("x", float("nan"))
+
+
+def test_check_samples_counts_and_signs():
+    assert checks.check_samples("s", [0.1, 0.2], count=2) == [0.1, 0.2]
+    with pytest.raises(AssertionError, match="has 1 values but should have 2"):
+        checks.check_samples("s", [0.1], count=2)
+    with pytest.raises(AssertionError, match="<= 0"):
+        checks.check_samples("s", [0.1, -0.2])
+
+
+def test_check_raises_reports_wrong_or_missing_exception():
+    checks.check_raises("f", lambda: int("x"), ValueError)
+    with pytest.raises(AssertionError, match="did not raise ValueError"):
+        checks.check_raises("f", lambda: 1, ValueError)
+    with pytest.raises(AssertionError, match="raised ZeroDivisionError"):
+        checks.check_raises("f", lambda: 1 / 0, ValueError)
+
+
+def test_check_plot_labelled_needs_title_labels_and_units():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    with pytest.raises(AssertionError, match="no title"):
+        checks.check_plot_labelled(fig)
+    ax.set_title("latency")
+    ax.set_xlabel("repeat (-)")
+    ax.set_ylabel("latency")
+    with pytest.raises(AssertionError, match="y-axis label 'latency' .* has no unit"):
+        checks.check_plot_labelled(ax)
+    ax.set_ylabel("latency [ms]")
+    checks.check_plot_labelled(fig)
+    plt.close(fig)
+
+
+def test_check_spec_valid_lists_each_problem():
+    good = {
+        "benchmark": {"name": "mm", "domain": "Computer Systems"},
+        "task": {"workload": "matmul"},
+        "metrics": [{"name": "gflops", "kind": "performance", "unit": "GFLOP/s", "goal": "maximize"}],
+    }
+    assert checks.check_spec_valid(good).benchmark.name == "mm"
+    bad = {**good, "benchmark": {"name": "mm", "domain": "Computer Sistems"}}
+    with pytest.raises(AssertionError, match="benchmark.domain: .*did you mean 'Computer Systems'"):
+        checks.check_spec_valid(bad)
+    with pytest.raises(AssertionError, match="does not exist"):
+        checks.check_spec_valid("no-such-spec.yaml")
+
+
+def test_check_energy_honest_refuses_an_estimate_called_a_measurement():
+    checks.check_energy_honest({"method": "estimate", "measured": False, "total_j": 3.0})
+    with pytest.raises(AssertionError, match="estimate is marked as measured"):
+        checks.check_energy_honest({"method": "estimate", "measured": True, "total_j": 3.0})
+    with pytest.raises(AssertionError, match="no method"):
+        checks.check_energy_honest({"measured": False, "total_j": 3.0})
+
+
+def test_check_result_valid_gives_the_reasons():
+    checks.check_result_valid({"status": "completed", "validity": "VALID", "reasons": []})
+    invalid = {"status": "completed", "validity": "INVALID", "reasons": ["time budget exceeded"]}
+    with pytest.raises(AssertionError, match="INVALID: time budget exceeded"):
+        checks.check_result_valid(invalid)
+
+
+def test_check_rating_at_least_lists_advice_from_the_real_rubric():
+    import carpentry_kit as ck
+
+    rating = ck.rate_spec(ck.load_spec(ck.example_spec_path("matmul")))
+    checks.check_rating_at_least(rating, rating.total)
+    with pytest.raises(AssertionError, match=rf"rates {rating.total}/30, below the required 30"):
+        checks.check_rating_at_least(rating, 30)

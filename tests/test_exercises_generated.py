@@ -1,0 +1,73 @@
+"""The committed exercises are exactly what `carpentry grade --generate` makes, and leak nothing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from carpentry_kit.grading import assignments, find_leaks, generate_exercises
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def fresh_release(tmp_path_factory) -> Path:
+    release = tmp_path_factory.mktemp("release")
+    generate_exercises(ROOT, release, register=False)
+    return release
+
+
+def test_one_assignment_per_lesson():
+    assert assignments(ROOT) == [f"lesson{n:02d}" for n in range(1, 9)]
+
+
+def test_committed_exercises_equal_a_fresh_generation(fresh_release):
+    committed = sorted(p.relative_to(ROOT / "exercises") for p in (ROOT / "exercises").rglob("*.ipynb"))
+    fresh = sorted(p.relative_to(fresh_release) for p in fresh_release.rglob("*.ipynb"))
+    assert committed == fresh
+    stale = [str(p) for p in fresh if (ROOT / "exercises" / p).read_bytes() != (fresh_release / p).read_bytes()]
+    assert not stale, f"exercises drifted from solutions — run `carpentry grade --generate`: {stale}"
+
+
+def test_released_exercises_leak_no_solution_or_hidden_test():
+    assert find_leaks([ROOT / "exercises"], ROOT / "solutions") == []
+
+
+def test_every_assignment_has_autograded_hidden_and_written_parts():
+    for name in assignments(ROOT):
+        cells = json.loads((ROOT / "solutions" / name / f"{name}.ipynb").read_text())["cells"]
+        meta = [c["metadata"].get("nbgrader", {}) for c in cells]
+        text = "".join("".join(c["source"]) for c in cells)
+        assert any(m.get("grade") and not m.get("solution") for m in meta), f"{name}: no autograded tests"
+        assert any(m.get("grade") and m.get("solution") for m in meta), f"{name}: no written answer"
+        assert "### BEGIN HIDDEN TESTS" in text, f"{name}: no hidden tests"
+
+
+def test_leak_checker_finds_solution_code_in_a_built_page(tmp_path):
+    page = tmp_path / "lesson.html"
+    page.write_text('<pre><span class="k">return</span> <span class="mi">2</span> * n**3 # x</pre>\n'
+                    "<p>check_close(&quot;matmul_flop(512)&quot;, matmul_flop(512), 2 * 512**3, "
+                    "hint=&quot;use 2 * n**3 for any n&quot;)</p>")
+    leaks = find_leaks([tmp_path], ROOT / "solutions")
+    assert [leak.source for leak in leaks] == ["lesson01/lesson01.ipynb"]
+    assert "matmul_flop(512)" in leaks[0].text
+
+
+@pytest.mark.slow
+def test_nbgrader_validate_fails_on_every_untouched_release(fresh_release):
+    for name in ["lesson01", "lesson05"]:
+        out = _validate(fresh_release / name / f"{name}.ipynb")
+        assert "VALIDATION FAILED" in out or "NotImplementedError" in out, out[-500:]
+
+
+def _validate(path: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", str(path)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(path.parent)},
+    )
+    return done.stdout + done.stderr
