@@ -49,6 +49,18 @@ def override_columns(frame: pd.DataFrame) -> list[str]:
     return [column for column in frame.columns if "." in str(column)]
 
 
+def varying_overrides(frame: pd.DataFrame) -> list[str]:
+    """The override columns whose value differs between rows: what tells configurations apart."""
+    return [c for c in override_columns(frame) if frame[c].astype(str).nunique(dropna=False) > 1]
+
+
+def varying_keys(overrides: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The keys whose value differs between override dicts (missing counts as a value), sorted."""
+    dicts = list(overrides)
+    keys = sorted({key for d in dicts for key in d})
+    return [k for k in keys if len({json.dumps(d.get(k, "<unset>"), default=str) for d in dicts}) > 1]
+
+
 def results_frame(results: pd.DataFrame | str | Path, samples: bool = True) -> pd.DataFrame:
     """A tidy results frame: ``results`` itself, or ``load_results(results, samples=...)`` for a directory."""
     import pandas as pd
@@ -113,8 +125,9 @@ def configuration_sort_key(key: str) -> tuple[Any, ...]:
 
 
 def with_configurations(frame: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame:
-    """``frame`` plus a ``configuration`` key column built from the ``by`` columns (default: overrides)."""
-    by = override_columns(frame) if by is None else by
+    """``frame`` plus a ``configuration`` key column built from the ``by`` columns (default: the overrides
+    that vary)."""
+    by = varying_overrides(frame) if by is None else by
     frame = frame.copy()
     frame[_KEY_COLUMN] = [configuration_key(row, by) for _, row in frame[by].iterrows()] if by else "{}"
     return frame
@@ -162,16 +175,18 @@ def compare(
 ) -> pd.DataFrame:
     """Per configuration and metric, the ratio of medians to the baseline with a bootstrap CI.
 
+    Configurations are told apart by the ``by`` columns (default: the override columns that vary).
     Returns a tidy frame, one row per configuration × metric, with the ``by`` columns, ``configuration``
     (a label), ``baseline`` (the label of the baseline it is compared with), ``metric, unit, goal,
     baseline_median, median, ratio, ci_low, ci_high, significant, better, verdict, n_baseline, n, runs``.
     """
     import pandas as pd
 
-    frame = completed(results_frame(results))
+    everything = results_frame(results)
+    frame = completed(everything)
     if frame.empty:
         raise UsageError("results: no completed runs to compare — run or sweep a spec first")
-    by = override_columns(frame) if by is None else [resolve_column(frame, column) for column in by]
+    by = varying_overrides(everything) if by is None else [resolve_column(frame, column) for column in by]
     frame = with_configurations(frame, by)
     metrics = _chosen_metrics(frame, metric)
     base_rows = _baseline_rows(frame, baseline)

@@ -15,7 +15,7 @@ measurement.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,10 +25,11 @@ from carpentry_kit.compare import (
     configuration_label,
     configuration_sort_key,
     groups_in_order,
-    override_columns,
     pooled_samples,
     resolve_column,
     results_frame,
+    varying_keys,
+    varying_overrides,
     with_configurations,
 )
 from carpentry_kit.spec import UsageError
@@ -79,7 +80,7 @@ def plot_metric_vs_param(
     frame = completed(results_frame(results))
     check_metric(frame, metric)
     param = resolve_column(frame, param)
-    hue = _varying(frame, [c for c in override_columns(frame) if c != param]) if hue is None else hue
+    hue = [c for c in varying_overrides(frame) if c != param] if hue is None else hue
     rows = with_configurations(frame[frame["metric"] == metric], hue)
     ax = _axes(ax)
     numeric = _all_numeric(rows[param])
@@ -207,16 +208,13 @@ def energy_components(results: Any, by: list[str] | None = None) -> pd.DataFrame
     import pandas as pd
 
     records = [r for r in _records(results) if r.get("status") == "completed" and r.get("energy")]
+    by = varying_keys(r.get("overrides") or {} for r in records) if by is None else by
     rows = []
     for record in records:
         energy = record["energy"]
         scale = _per_repeat_scale(energy)
         overrides = record.get("overrides") or {}
-        key = {
-            path: overrides[path]
-            for path in (by if by is not None else sorted(overrides))
-            if path in overrides
-        }
+        key = {path: overrides[path] for path in by if path in overrides}
         for component, joules in (energy.get("components_j") or {"total": energy["total_j"]}).items():
             rows.append(
                 {
@@ -240,9 +238,7 @@ def energy_components(results: Any, by: list[str] | None = None) -> pd.DataFrame
 def _metric_rows(results: Any, metric: str, by: list[str] | None) -> pd.DataFrame:
     frame = completed(results_frame(results))
     check_metric(frame, metric)
-    by = (
-        [resolve_column(frame, c) for c in by] if by is not None else _varying(frame, override_columns(frame))
-    )
+    by = [resolve_column(frame, c) for c in by] if by is not None else varying_overrides(frame)
     return with_configurations(frame[frame["metric"] == metric], by)
 
 
@@ -312,10 +308,6 @@ def _unit(frame: pd.DataFrame, metric: str) -> str:
 
 def _goal(frame: pd.DataFrame, metric: str) -> str:
     return str(frame.loc[frame["metric"] == metric, "goal"].iloc[0])
-
-
-def _varying(frame: pd.DataFrame, columns: Iterable[str]) -> list[str]:
-    return [c for c in columns if frame[c].astype(str).nunique(dropna=False) > 1]
 
 
 def _default_partner(frame: pd.DataFrame, x: str) -> str:

@@ -30,6 +30,7 @@ from carpentry_kit.compare import (
     configuration_key,
     configuration_label,
     override_columns,
+    varying_keys,
     with_configurations,
 )
 from carpentry_kit.spec import UsageError
@@ -178,39 +179,47 @@ def _spec_section(records: list[dict[str, Any]]) -> str:
     import yaml
 
     hashes = list(dict.fromkeys(record["spec_hash"] for record in records))
-    overrides = list(dict.fromkeys(_overrides_label(record) for record in records))
+    swept = _swept(records)
+    labels = list(dict.fromkeys(_overrides_label(record, swept) for record in records))
+    fixed = {k: v for k, v in (records[0].get("overrides") or {}).items() if k not in swept}
+    fixed_text = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in fixed.items()) or "none"
     text = yaml.safe_dump(records[0]["spec"], sort_keys=False, allow_unicode=True)
     return (
-        f"<p>{len(records)} runs of {len(hashes)} distinct spec(s) (by spec hash) in {len(overrides)} "
-        f"configuration(s); the runs differ from the spec below only by their overrides: "
-        f"{_e('; '.join(overrides[:20]))}{' …' if len(overrides) > 20 else ''}.</p>"
-        f"<details><summary>Spec of the first run (canonical form, hash {_e(records[0]['spec_hash'][:12])}"
-        f"…)</summary><pre>{_e(text)}</pre></details>"
+        f"<p>{len(records)} runs of {len(hashes)} distinct spec(s) (by spec hash) in {len(labels)} "
+        f"configuration(s). Swept: {_e(', '.join(swept) or 'nothing')}. Overrides common to every run: "
+        f"{_e(fixed_text)}.</p>"
+        f"<details><summary>Spec of the first run, overrides applied (canonical form, hash "
+        f"{_e(records[0]['spec_hash'][:12])}…)</summary><pre>{_e(text)}</pre></details>"
     )
 
 
-def _overrides_label(record: dict[str, Any]) -> str:
+def _overrides_label(record: dict[str, Any], swept: list[str]) -> str:
     overrides = record.get("overrides") or {}
-    return configuration_label(configuration_key(overrides, sorted(overrides)))
+    return configuration_label(configuration_key(overrides, [key for key in swept if key in overrides]))
+
+
+def _swept(records: list[dict[str, Any]]) -> list[str]:
+    return varying_keys(record.get("overrides") or {} for record in records)
 
 
 def _results_table(records: list[dict[str, Any]]) -> str:
     metrics = list(dict.fromkeys(name for record in records for name in record.get("metrics", {})))
     headers = ["run", "configuration", "status", "validity"]
     headers += [f"{name} ({_unit(records, name)})" for name in metrics] + ["energy", "reasons / error"]
-    rows = [_result_row(record, metrics) for record in records]
+    swept = _swept(records)
+    rows = [_result_row(record, metrics, _overrides_label(record, swept)) for record in records]
     return f"<h3>Results</h3><p>Median [{CONFIDENCE:.0%} CI] of each metric, per run.</p>" + _table(
         headers, rows, escape=False
     )
 
 
-def _result_row(record: dict[str, Any], metrics: list[str]) -> list[str]:
+def _result_row(record: dict[str, Any], metrics: list[str], label: str) -> list[str]:
     status, validity = record["status"], record["validity"]
     energy = _energy_method(record)
     estimate = "" if energy["measured"] else " class='estimated'"
     cells = [
         f"<code>{_e(record['run_id'][:8])}</code>",
-        _e(_overrides_label(record)),
+        _e(label),
         f"<span class='{_e(status)}'>{_e(status)}</span>",
         f"<span class='{_e(validity)}'>{_e(validity)}</span>",
     ]
@@ -330,9 +339,12 @@ def render_markdown(records: list[dict[str, Any]]) -> str:
         "# Results",
     ]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for record in records:
-        if record["status"] == "completed":
-            groups.setdefault((record["benchmark"], _overrides_label(record)), []).append(record)
+    done = [record for record in records if record["status"] == "completed"]
+    for benchmark in dict.fromkeys(record["benchmark"] for record in done):
+        mine = [record for record in done if record["benchmark"] == benchmark]
+        swept = _swept(mine)
+        for record in mine:
+            groups.setdefault((benchmark, _overrides_label(record, swept)), []).append(record)
     for (benchmark, label), members in groups.items():
         lines += ["", f"## {benchmark} ({label})" if label != "default" else f"## {benchmark}", ""]
         lines += _markdown_table(members)
