@@ -62,6 +62,7 @@ _API: dict[str, str] = {
     "MLLogger": "carpentry_kit.mllog",
     # explore and report
     "sweep": "carpentry_kit.sweep",
+    "SweepResult": "carpentry_kit.sweep",
     "compare": "carpentry_kit.compare",
     "write_report": "carpentry_kit.report",
 }
