@@ -181,11 +181,17 @@ def sweep(
     job = _Job(base=base, spec_path=spec_path, energy=energy, device=device)
     outcomes = _run_points(todo, job, dask, dask_local, say)
     by_hash = dict(finished)
-    for point, record, mllog in outcomes:
-        _store(store, record, mllog)
-        (result.done if record["status"] == "completed" else result.failed).append(record)
-        by_hash[point.spec_hash] = record
-        say(f"[{point.index}/{len(points)}] {_label(point)}: {_outcome_text(record)}")
+    try:
+        for point, record, mllog in outcomes:
+            _store(store, record, mllog)
+            (result.done if record["status"] == "completed" else result.failed).append(record)
+            by_hash[point.spec_hash] = record
+            say(f"[{point.index}/{len(points)}] {_label(point)}: {_outcome_text(record)}")
+    except KeyboardInterrupt as interrupt:  # keep the interrupted run's record; a re-run resumes
+        for record in getattr(interrupt, "records", []):
+            _store(store, dict(record, spec_path=spec_path), None)
+        say(f"interrupted — {len(result.done)} point(s) done; run the same sweep again to resume")
+        raise
     result.records = [by_hash[p.spec_hash] for p in points if p.spec_hash in by_hash]
     say(result.summary())
     return result
@@ -285,6 +291,9 @@ def run_point(job: _Job, overrides: dict[str, Any]) -> tuple[dict[str, Any], str
             result = run(
                 job.base, overrides, energy=job.energy, out=scratch, progress=False, device=job.device
             )
+        except KeyboardInterrupt as interrupt:  # the runner recorded it as interrupted: pass that on
+            interrupt.records = ResultStore(scratch).records()  # type: ignore[attr-defined]
+            raise
         except Exception as error:  # raised before the workload ran (infrastructure, data): record it
             return _failed_record(job, overrides, error), None
         record = dict(result.record, spec_path=job.spec_path)

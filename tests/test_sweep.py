@@ -74,6 +74,25 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(spec_path, tmp_path):
     assert (len(retried.skipped), len(retried.failed)) == (2, 1)
 
 
+def test_ctrl_c_keeps_the_interrupted_record_and_a_rerun_resumes(spec_path, tmp_path, monkeypatch):
+    from carpentry_kit.workloads.matmul import MatMul
+
+    real_step = MatMul.step
+
+    def step_until_size_32(self):  # Ctrl-C arrives during the second point
+        if self.params["size"] == 32:
+            raise KeyboardInterrupt
+        return real_step(self)
+
+    monkeypatch.setattr(MatMul, "step", step_until_size_32)
+    with pytest.raises(KeyboardInterrupt):
+        _sweep(spec_path, tmp_path, [16, 32])
+    assert [r["status"] for r in ResultStore(tmp_path).records()] == ["completed", "interrupted"]
+    monkeypatch.setattr(MatMul, "step", real_step)
+    resumed = _sweep(spec_path, tmp_path, [16, 32])
+    assert (len(resumed.skipped), len(resumed.done)) == (1, 1)
+
+
 def test_bad_grid_values_are_reported_before_anything_runs(spec_path, tmp_path):
     with pytest.raises(SpecError) as raised:
         sweep(spec_path, {"task.params.dtype": ["float32", "float7"]}, out=tmp_path / "r", log=None)
