@@ -29,7 +29,9 @@ def test_committed_exercises_equal_a_fresh_generation(fresh_release):
     committed = sorted(p.relative_to(ROOT / "exercises") for p in (ROOT / "exercises").rglob("*.ipynb"))
     fresh = sorted(p.relative_to(fresh_release) for p in fresh_release.rglob("*.ipynb"))
     assert committed == fresh
-    stale = [str(p) for p in fresh if (ROOT / "exercises" / p).read_bytes() != (fresh_release / p).read_bytes()]
+    stale = [
+        str(p) for p in fresh if (ROOT / "exercises" / p).read_bytes() != (fresh_release / p).read_bytes()
+    ]
     assert not stale, f"exercises drifted from solutions — run `carpentry grade --generate`: {stale}"
 
 
@@ -49,9 +51,11 @@ def test_every_assignment_has_autograded_hidden_and_written_parts():
 
 def test_leak_checker_finds_solution_code_in_a_built_page(tmp_path):
     page = tmp_path / "lesson.html"
-    page.write_text('<pre><span class="k">return</span> <span class="mi">2</span> * n**3 # x</pre>\n'
-                    "<p>check_close(&quot;matmul_flop(512)&quot;, matmul_flop(512), 2 * 512**3, "
-                    "hint=&quot;use 2 * n**3 for any n&quot;)</p>")
+    page.write_text(
+        '<pre><span class="k">return</span> <span class="mi">2</span> * n**3 # x</pre>\n'
+        "<p>check_close(&quot;matmul_flop(512)&quot;, matmul_flop(512), 2 * 512**3, "
+        "hint=&quot;use 2 * n**3 for any n&quot;)</p>"
+    )
     leaks = find_leaks([tmp_path], ROOT / "solutions")
     assert [leak.source for leak in leaks] == ["lesson01/lesson01.ipynb"]
     assert "matmul_flop(512)" in leaks[0].text
@@ -67,7 +71,10 @@ def test_nbgrader_validate_fails_on_every_untouched_release(fresh_release):
 def _validate(path: Path) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "nbgrader", "validate", str(path)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
         env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(path.parent)},
     )
     return done.stdout + done.stderr

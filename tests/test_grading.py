@@ -1,0 +1,140 @@
+"""`carpentry grade`: real nbgrader autograding of lesson01, including hostile and broken submissions.
+
+Each submission runs isolated; none may crash the run, change another student's grade or touch the course.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from carpentry_kit.grading import COURSE_ID, grade_assignment, write_csv
+from carpentry_kit.grading_sandbox import Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+FULL = 6.0  # autograded points of lesson01
+
+
+def _notebook(kind: str) -> dict:
+    folder = "solutions" if kind == "solution" else "exercises"
+    return json.loads((ROOT / folder / "lesson01" / "lesson01.ipynb").read_text())
+
+
+def _edit(notebook: dict, grade_id: str, source: str) -> dict:
+    for cell in notebook["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == grade_id:
+            cell["source"] = source
+    return notebook
+
+
+def _submissions(course: Path) -> dict[str, dict]:
+    solution = _notebook
+    wrong_gflops = "def gflops(n, seconds):\n    return matmul_flop(n) / seconds\n"  # forgot 1e9
+    course_files = f"{course}/solutions/lesson01/lesson01.ipynb"
+    tampered = _edit(solution("solution"), "gflops", wrong_gflops)
+    _edit(tampered, "test-gflops", "pass\n")  # a learner "fixes" a failing test
+    tampered["cells"] = [c for c in tampered["cells"] if c.get("id") != "test-time-matmul"]
+    return {
+        "alice": solution("solution"),
+        "bob": solution("release"),
+        "carol": _edit(solution("solution"), "gflops", wrong_gflops),
+        "dave": _edit(
+            solution("solution"), "time-matmul", "def time_matmul(n):\n    while True:\n        pass\n"
+        ),
+        "erin": _edit(solution("solution"), "gflops", "import os\nos._exit(1)\n"),
+        "frank": _edit(solution("solution"), "first-result", "import os, signal\nos.kill(os.getpid(), 9)\n"),
+        "grace": _edit(
+            solution("solution"),
+            "matmul-flop",
+            "print('x' * 3_000_000)\nfor i in range(100_000):\n    print(i)\n"
+            "def matmul_flop(n):\n    return 2 * n**3\n",
+        ),
+        "heidi": _edit(
+            solution("solution"),
+            "matmul-flop",
+            "import shutil\nshutil.rmtree('../../..', ignore_errors=True)\n"
+            f"shutil.rmtree({str(course / 'submitted')!r}, ignore_errors=True)\n"
+            f"try:\n    open({course_files!r}, 'w').write('gone')\nexcept OSError:\n    pass\n"
+            "def matmul_flop(n):\n    return 2 * n**3\n",
+        ),
+        "ivan": tampered,
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = tmp_path_factory.mktemp("course")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "solutions" / "lesson01", course / "solutions" / "lesson01")
+    for student, notebook in _submissions(course).items():
+        folder = course / "submitted" / student / "lesson01"
+        folder.mkdir(parents=True)
+        (folder / "lesson01.ipynb").write_text(json.dumps(notebook))
+    before = {p: p.read_bytes() for p in course.rglob("*") if p.is_file()}
+    grades = grade_assignment(course, "lesson01", limits=Limits(wall_s=240, cell_s=15))
+    return course, {g.student: g for g in grades}, before
+
+
+def test_solution_scores_full_and_release_scores_zero(graded):
+    _, grades, _ = graded
+    assert (grades["alice"].status, grades["alice"].auto_score) == ("graded", FULL)
+    assert grades["alice"].auto_max_score == FULL and grades["alice"].manual_max_score == 2
+    assert grades["bob"].auto_score == 0
+
+
+def test_realistic_wrong_answer_scores_partial(graded):
+    _, grades, _ = graded
+    assert grades["carol"].auto_score == FULL - 2  # only the gflops tests fail
+
+
+def test_infinite_loop_and_crashes_fail_only_what_they_reach(graded):
+    _, grades, _ = graded
+    assert grades["dave"].auto_score == FULL - 2 - 1  # time_matmul and first_result time out
+    assert grades["erin"].auto_score == 1  # only matmul_flop ran before the kernel died
+    assert grades["frank"].auto_score == FULL - 1  # the kernel was killed in the last task
+    assert grades["grace"].auto_score == FULL  # megabytes of output are cut, not fatal
+
+
+def test_output_flood_is_truncated(graded):
+    course, _, _ = graded
+    assert (course / "autograded" / "grace" / "lesson01" / "lesson01.ipynb").stat().st_size < 2 * 2**20
+
+
+def test_edited_and_deleted_test_cells_do_not_help(graded):
+    _, grades, _ = graded
+    assert grades["ivan"].auto_score <= FULL - 2
+
+
+def test_destructive_submission_touches_nothing_outside_its_sandbox(graded):
+    course, grades, before = graded
+    assert grades["heidi"].auto_score <= FULL
+    for path, content in before.items():
+        assert path.read_bytes() == content, f"{path} was changed by grading"
+    assert grades["alice"].auto_score == FULL
+
+
+def test_scores_merged_into_course_gradebook_and_csv(graded, tmp_path):
+    from nbgrader.api import Gradebook
+
+    course, grades, _ = graded
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE_ID) as gb:
+        scores = {s.student.id: s.score for s in gb.assignment_submissions("lesson01")}
+    assert scores["alice"] == FULL and scores["carol"] == FULL - 2 and scores["bob"] == 0
+    path = tmp_path / "grades.csv"
+    write_csv(grades.values(), path)
+    rows = {row["student_id"]: row for row in csv.DictReader(path.open())}
+    assert rows["alice"]["auto_score"] == "6" and rows["alice"]["needs_manual_grade"] == "true"
+    assert rows["carol"]["auto_score"] == "4" and rows["bob"]["max_score"] == "8"
+
+
+def test_cli_rejects_unknown_assignment_in_one_line(capsys):
+    from carpentry_kit.cli import main
+
+    assert main(["grade", "lesson99", "--course", str(ROOT)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no assignment 'lesson99'" in err and "\n" not in err
