@@ -87,6 +87,10 @@ class MLLogger:
         self._open_intervals.discard(opened)
         self._write(INTERVAL_END, key, value, metadata)
 
+    def is_open(self, key: str) -> bool:
+        """Whether the interval ``key`` has been started and not yet ended."""
+        return key in self._open_intervals
+
     def event(self, key: str, value: Any = None, **metadata: Any) -> None:
         """Log a point-in-time event, e.g. ``event("eval_accuracy", 0.97, epoch_num=3)``."""
         self._write(POINT_IN_TIME, key, value, metadata)

@@ -298,7 +298,8 @@ class _RunLog:
                 self.logger.event, "power_reading", energy["avg_power_w"], unit="W", method=energy["method"]
             )
         status = "success" if record.validity == "VALID" else "aborted"
-        self.safely(self.logger.end, "run_stop", status=status, validity=record.validity)
+        if self.logger.is_open("run_start"):  # a run that failed in setup never started measuring
+            self.safely(self.logger.end, "run_stop", status=status, validity=record.validity)
         self.logger.close()
 
     def safely(self, call: Any, *args: Any, **metadata: Any) -> None:

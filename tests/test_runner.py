@@ -23,7 +23,7 @@ QUICK = {
 
 @register_workload
 class Countdown(Workload):
-    """Counts steps; raises ``error`` (a class name) at step ``fail_at``; score = steps so far."""
+    """Counts steps; raises ``error`` (a class name) at step ``fail_at`` (-1: in setup); score = steps."""
 
     name = "test-countdown"
     summary = "test workload: fails or is interrupted on request"
@@ -33,6 +33,8 @@ class Countdown(Workload):
 
     def setup(self) -> None:
         self.steps = 0
+        if self.params["fail_at"] == -1:
+            raise RuntimeError("setup broke")
 
     def step(self) -> int:
         self.steps += 1
@@ -142,6 +144,16 @@ def test_workload_failure_is_recorded_as_failed(tmp_path):
     assert "RuntimeError: step broke (at test_runner.py" in result.record["error"]
     assert not result.valid and result.record["reasons"][0].startswith("the run failed: RuntimeError")
     assert ResultStore(tmp_path).records()[0]["status"] == "failed"
+
+
+def test_failure_in_setup_is_recorded_and_its_log_stays_well_formed(tmp_path, recwarn):
+    result = run(
+        countdown_spec(tmp_path), {"task.params.fail_at": -1}, "estimate", out=tmp_path, progress=False
+    )
+    assert result.record["status"] == "failed" and "setup broke" in result.record["error"]
+    assert not [w for w in recwarn if "MLLOG" in str(w.message)]
+    log = (tmp_path / "mllog" / f"{result.record['run_id']}.log").read_text()
+    assert '"init_start"' in log and '"run_stop"' not in log
 
 
 def test_interrupted_run_is_recorded_then_reraised(tmp_path):
