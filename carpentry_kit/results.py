@@ -21,7 +21,7 @@ import os
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,7 +93,8 @@ class RunRecord:
     record_version: int = RECORD_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record's fields as a dict (shallow: nested values are shared, not deep-copied like asdict)."""
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     def to_json_line(self) -> str:
         """The record as one line of JSON (no newline inside, ``\\n`` at the end)."""
@@ -107,6 +108,9 @@ class RunRecord:
             return cls(**upgraded)
         except TypeError as error:
             raise ValueError(f"not a run record: {error}") from None
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(RunRecord))
 
 
 def upgrade_record(data: dict[str, Any]) -> dict[str, Any]:
