@@ -1,0 +1,169 @@
+"""The book: generated pages are up to date, and the built HTML works offline in a real browser.
+
+The browser test builds the book into a temporary directory (every lesson executed, warnings are errors),
+then opens every page in headless Chromium from ``file://`` with the network blocked: pages load without
+console errors or failed local requests, next/previous links walk the whole book, each lesson's plots
+are loaded images, and no exercise page shows solution code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from carpentry_kit import curriculum
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+BUILD_TIMEOUT_S = 900
+
+
+def test_spec_reference_is_generated_and_up_to_date():
+    page = (ROOT / curriculum.SPEC_REFERENCE_FILE).read_text(encoding="utf-8")
+    assert "This page is generated" in page
+    assert page == curriculum.spec_reference_markdown(), f"run `{curriculum.REGENERATE}`"
+
+
+def test_spec_reference_covers_every_section_and_field():
+    from carpentry_kit.spec_model import Protocol, Spec
+
+    page = curriculum.spec_reference_markdown()
+    for name in [*Spec.model_fields, *Protocol.model_fields]:
+        assert f"| `{name}` |" in page
+    assert Protocol.model_fields["repeats"].description in page
+
+
+def test_cli_reference_is_generated_and_up_to_date():
+    from carpentry_kit.cli import COMMANDS
+
+    page = (ROOT / curriculum.CLI_REFERENCE_FILE).read_text(encoding="utf-8")
+    assert "This page is generated" in page
+    assert all(f"## `carpentry {name}`" in page for name in COMMANDS)
+    assert page == curriculum.cli_reference_markdown(), f"run `{curriculum.REGENERATE}`"
+
+
+def test_toc_lists_lessons_exercises_and_guides():
+    toc = (ROOT / "book" / "_toc.yml").read_text(encoding="utf-8")
+    for entry in (
+        "glob: lessons/0*",
+        "glob: exercises/*/*",
+        "file: instructor-guide",
+        "file: grading",
+        "file: setup",
+    ):
+        assert entry in toc
+    assert (ROOT / "book" / "lessons").resolve() == (ROOT / "lessons").resolve()
+    assert (ROOT / "book" / "exercises").resolve() == (ROOT / "exercises").resolve()
+
+
+def test_config_executes_lessons_strictly_and_loads_nothing_remote():
+    import yaml
+
+    config = yaml.safe_load((ROOT / "book" / "_config.yml").read_text(encoding="utf-8"))
+    execute = config["execute"]
+    assert execute["execute_notebooks"] == "force" and execute["allow_errors"] is False
+    assert any(pattern.startswith("exercises/") for pattern in execute["exclude_patterns"])
+    assert config["launch_buttons"]["thebe"] is False
+    assert config["sphinx"]["config"]["nb_ipywidgets_js"] == {}
+
+
+# --- the built book in a browser -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory) -> Path:
+    """Build the book (executing every lesson) into a temporary directory; the build must be clean."""
+    output = tmp_path_factory.mktemp("book")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    completed = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "jupyter-book"),
+            "build",
+            "-W",
+            "-n",
+            "--path-output",
+            str(output),
+            "book/",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_S,
+    )
+    log = completed.stdout + completed.stderr
+    assert completed.returncode == 0, log[-4000:]
+    assert not re.search(r"WARNING: (?!.*Kernel is running over TCP)", log), log[-4000:]
+    return output / "_build" / "html"
+
+
+def _open(browser, url: str) -> tuple[object, list[str]]:
+    """A page at ``url`` with network access blocked; returns it and the list of problems seen."""
+    problems: list[str] = []
+    page = browser.new_page()
+    page.route(
+        re.compile(r"^https?://"),
+        lambda route: (problems.append(f"remote request {route.request.url}"), route.abort()),
+    )
+    page.on(
+        "console", lambda message: message.type == "error" and problems.append(f"console: {message.text}")
+    )
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "requestfailed",
+        lambda request: request.url.startswith("file:") and problems.append(f"failed: {request.url}"),
+    )
+    page.goto(url, wait_until="load")
+    return page, problems
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_built_book_works_offline_in_a_browser(built_book):
+    from browser import launch_browser
+
+    pages = sorted(
+        path
+        for path in built_book.rglob("*.html")
+        if not path.relative_to(built_book).parts[0].startswith("_")
+    )
+    lessons = [path for path in pages if path.parent.name == "lessons"]
+    exercises = [path for path in pages if "exercises" in path.relative_to(built_book).parts[:-1]]
+    assert len(lessons) == len(curriculum.lesson_paths(ROOT / "lessons")) and exercises
+    with launch_browser() as browser:
+        for path in pages:
+            page, problems = _open(browser, path.as_uri())
+            assert problems == [], f"{path.name}: {problems}"
+            if path in lessons:
+                _assert_plots_loaded(page, path)
+            if path in exercises:
+                text = page.inner_text("body")
+                assert not any(marker in text for marker in SOLUTION_MARKERS), (
+                    f"{path.name} shows solution markers"
+                )
+            page.close()
+        _assert_navigation_walks_the_book(browser, built_book, lessons)
+
+
+def _assert_plots_loaded(page, path: Path) -> None:
+    widths = page.eval_on_selector_all(
+        "main img[src*='_images/']", "images => images.map(i => i.complete ? i.naturalWidth : 0)"
+    )
+    assert widths and all(width > 0 for width in widths), f"{path.name}: plot images {widths}"
+
+
+def _assert_navigation_walks_the_book(browser, html: Path, lessons: list[Path]) -> None:
+    page, problems = _open(browser, (html / "intro.html").as_uri())
+    visited = [page.url]
+    while page.locator("a.right-next").count():
+        page.locator("a.right-next").first.click()
+        page.wait_for_load_state("load")
+        assert page.url not in visited, f"next link loops back to {page.url}"
+        visited.append(page.url)
+    assert [url for url in visited if "/lessons/" in url] == [path.as_uri() for path in lessons]
+    page.locator("a.left-prev").first.click()
+    page.wait_for_load_state("load")
+    assert page.url == visited[-2] and problems == []
