@@ -22,6 +22,10 @@ WORKSHOP_EXTRAS = (
 )  # missing packages of these extras are a WARN: the library works, Jupyter may not
 MIN_CORES = 2
 MIN_MEMORY_GIB = 1.5  # a lesson's peak memory budget
+_ENERGY_CAVEATS = {
+    "estimate": " (an estimate, not a measurement)",
+    "codecarbon": " (a measurement only where it can read RAPL, otherwise an estimate)",
+}
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,7 @@ def check_energy(methods: dict[str, str | None] | None = None) -> list[Check]:
         Check(
             "PASS",
             f"energy: {method}",
-            "usable here" + (" (an estimate, not a measurement)" if method == "estimate" else ""),
+            "usable here" + _ENERGY_CAVEATS.get(method, ""),
         )
         if reason is None
         else Check("WARN", f"energy: {method}", f"not usable here — {reason}")
