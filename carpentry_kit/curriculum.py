@@ -346,6 +346,19 @@ def _output_problems(path: Path, cells: list[dict]) -> list[str]:
     return [f"{path}: cells {dirty} have outputs — clear them before committing"] if dirty else []
 
 
+_SOLUTION_BODY = re.compile(r"(`{3,})\{admonition\} Solution\n:class: dropdown\n(.*?)\n\1\n", re.S)
+_PYTHON_BLOCK = re.compile(r"(~{3,}|`{3,})python\n(.*?)\n\1", re.S)
+
+
+def solution_code(path: str | Path) -> list[str]:
+    """The Python code blocks inside a lesson's Solution admonitions, in order (tests execute them)."""
+    notebook = json.loads(Path(path).read_text(encoding="utf-8"))
+    markdown = "\n".join(
+        _source(cell) for cell in notebook.get("cells", []) if cell["cell_type"] == "markdown"
+    )
+    return [code for _, body in _SOLUTION_BODY.findall(markdown) for _, code in _PYTHON_BLOCK.findall(body)]
+
+
 def curriculum_problems(root: str | Path = ".") -> list[str]:
     """Template problems of every lesson, plus scheduled lessons that have no notebook."""
     root = Path(root)

@@ -129,3 +129,14 @@ def test_bad_schedule_entry_names_the_file_and_entry(tmp_path):
         ValueError, match=r"schedule.yml: lessons\[0\]: needs lesson, title, teaching and exercises"
     ):
         curriculum.load_schedule(bad)
+
+
+def test_solution_code_is_taken_from_solution_boxes_only(tmp_path):
+    markdown = (
+        "```{admonition} Challenge 1: x\n:class: attention\n~~~python\nnot_a_solution()\n~~~\n```\n\n"
+        "````{admonition} Solution\n:class: dropdown\n```python\nanswer = 42\n```\nprose\n````\n"
+    )
+    notebook = {"cells": [{"cell_type": "markdown", "source": markdown, "metadata": {}}], "metadata": {}}
+    path = tmp_path / "01-x.ipynb"
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    assert curriculum.solution_code(path) == ["answer = 42"]

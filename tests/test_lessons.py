@@ -3,7 +3,7 @@
 Each lesson runs in a temporary copy of ``lessons/`` (so files a lesson ships next to it are found, and
 its results land in the copy). Lessons 1-4 print a hidden
 ``LESSON_SUMMARY {json}`` line (a cell tagged remove-cell, so the book does not show it); the checks below
-read it. Every lesson must show at least one plot.
+read it. Every lesson must show at least one plot, and the code in its Solution boxes must run after it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from carpentry_kit.curriculum import lesson_paths
+from carpentry_kit.curriculum import lesson_paths, solution_code
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -27,8 +27,10 @@ TIMEOUT_S = 180  # per cell; the lesson budget (60 s in all) is checked by bench
 
 
 def execute(path: Path, workdir: Path):
-    """The notebook at ``path`` executed in ``workdir``; raises CellExecutionError on a failing cell."""
+    """The notebook at ``path``, plus the code of its challenge solutions as extra cells at the end,
+    executed in ``workdir``; raises CellExecutionError on a failing cell (lesson or solution)."""
     notebook = nbformat.read(path, as_version=4)
+    notebook.cells += [nbformat.v4.new_code_cell(code) for code in solution_code(path)]
     client = nbclient.NotebookClient(
         notebook, timeout=TIMEOUT_S, kernel_name=KERNEL, resources={"metadata": {"path": str(workdir)}}
     )
