@@ -11,6 +11,8 @@ import sys
 import time
 from typing import Any
 
+from figures import print_figures, verdict
+
 from carpentry_kit.harness import Harness
 from carpentry_kit.spec_model import Protocol
 from carpentry_kit.workloads import Workload
@@ -73,12 +75,8 @@ def main() -> int:
         ("offline loop, adaptive stopping", adaptive, "info"),
         ("offline loop, estimate meter", metered, "info"),
     ]
-    print(f"{'harness overhead per timed repeat':<36} {'µs':>8}  target")
-    for label, value, target in rows:
-        print(f"{label:<36} {value:8.2f}  {target}")
-    ok = plain <= TARGET_US
-    print("PASS" if ok else f"FAIL: {plain:.1f} µs > {TARGET_US:g} µs")
-    return 0 if ok else 1
+    print_figures("harness overhead per timed repeat", rows, unit="µs")
+    return verdict(plain <= TARGET_US, f"{plain:.1f} µs > {TARGET_US:g} µs")
 
 
 if __name__ == "__main__":

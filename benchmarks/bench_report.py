@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import print_figures, verdict
+
 from carpentry_kit.spec import example_spec_path
 from carpentry_kit.sweep import sweep
 
@@ -45,12 +47,11 @@ def main() -> int:
         ("write_report, second call, s", f"{second_s:.2f}", "info"),
         ("HTML size, KiB", f"{size_kib:.0f}", "info"),
     ]
-    print(f"{'report for 100 runs':<34} {'value':>8}  target")
-    for label, value, target in rows:
-        print(f"{label:<34} {value:>8}  {target}")
-    ok = first_s <= TARGET_S and len(result.done) == 100
-    print("PASS" if ok else f"FAIL: {first_s:.2f} s (target {TARGET_S:g} s) or not 100 completed runs")
-    return 0 if ok else 1
+    print_figures("report for 100 runs", rows, unit="value")
+    return verdict(
+        first_s <= TARGET_S and len(result.done) == 100,
+        f"{first_s:.2f} s (target {TARGET_S:g} s) or not 100 completed runs",
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import print_figures, verdict
+
 TARGET_S = 15.0
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "carpentry_kit" / "examples" / "digits-mlp.yaml"
@@ -44,13 +46,8 @@ def main() -> int:
         ),
         ("  validity", record["validity"], "info"),
     ]
-    print(f"{'figure':<40} {'value':>10}  target")
-    for label, value, target in rows:
-        shown = f"{value:10.2f}" if isinstance(value, float) else f"{value:>10}"
-        print(f"{label:<40} {shown}  {target}")
-    ok = wall <= TARGET_S
-    print("PASS" if ok else f"FAIL: {wall:.1f} s > {TARGET_S:g} s")
-    return 0 if ok else 1
+    print_figures("figure", rows, unit="value")
+    return verdict(wall <= TARGET_S, f"{wall:.1f} s > {TARGET_S:g} s")
 
 
 if __name__ == "__main__":

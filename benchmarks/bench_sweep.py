@@ -15,6 +15,8 @@ import tempfile
 import time
 from typing import Any
 
+from figures import print_figures, verdict
+
 import carpentry_kit.runner as runner
 from carpentry_kit.spec import example_spec_path
 from carpentry_kit.sweep import sweep
@@ -70,14 +72,11 @@ def main() -> int:
         ("  of which validating the points, ms", f"{validation.total_s / points * 1e3:.2f}", "info"),
         ("re-run, all skipped: per point, ms", f"{resume_wall / points * 1e3:.2f}", "info"),
     ]
-    print(f"{'sweep overhead':<36} {'value':>10}  target")
-    for label, value, target in rows:
-        print(f"{label:<36} {value:>10}  {target}")
-    ok = per_point_ms <= TARGET_MS and len(result.done) == points and len(resumed.skipped) == points
-    print(
-        "PASS" if ok else f"FAIL: {per_point_ms:.1f} ms per point (target {TARGET_MS:g} ms) or points missing"
+    print_figures("sweep overhead", rows, unit="value")
+    return verdict(
+        per_point_ms <= TARGET_MS and len(result.done) == points and len(resumed.skipped) == points,
+        f"{per_point_ms:.1f} ms per point (target {TARGET_MS:g} ms) or points missing",
     )
-    return 0 if ok else 1
 
 
 if __name__ == "__main__":
