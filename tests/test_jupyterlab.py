@@ -23,7 +23,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = ROOT / "lessons" / "01-first-benchmark.ipynb"
 START_TIMEOUT_S = 90
-RUN_TIMEOUT_MS = 180_000
+RUN_TIMEOUT_MS = 300_000
+LOAD_TIMEOUT_MS = 120_000  # JupyterLab's bundles load slowly on a busy 2-core CI machine
 
 
 def _free_port() -> int:
@@ -97,6 +98,7 @@ def test_lesson_1_runs_in_jupyterlab_with_nbgrader_extensions(jupyterlab):
     problems: list[str] = []
     with launch_browser() as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(LOAD_TIMEOUT_MS)
         page.route(
             "**/*",
             lambda route: (
@@ -110,7 +112,7 @@ def test_lesson_1_runs_in_jupyterlab_with_nbgrader_extensions(jupyterlab):
         )
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
         page.goto(f"{base}/lab/tree/{LESSON.name}?token={token}")
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
         page.wait_for_selector(
             ".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-DebuggerBugButton", timeout=60_000
         )
