@@ -136,8 +136,7 @@ class Harness:
         step, sync = self.workload.step, self.workload.sync
         self._warm_up(step)
         while True:
-            self._begin_window()
-            sync()
+            self._begin_window(sync)
             started = time.perf_counter()
             count = step()
             sync()
@@ -155,8 +154,7 @@ class Harness:
             self._warm_step_done()
         latencies = self.measurement.query_latency_s
         while True:
-            self._begin_window()
-            sync()
+            self._begin_window(sync)
             first = time.perf_counter()
             for index in range(queries):
                 started = time.perf_counter()
@@ -181,14 +179,13 @@ class Harness:
 
     def _train_to_target(self, seed: int) -> None:
         """One time-to-quality repeat: fresh model, epochs until the target, the cap or the budget."""
-        workload, measurement = self.workload, self.measurement
+        workload = self.workload
         workload.reset(seed)
         trained_s, samples, windows, quality, reached = 0.0, 0, [], {}, False
         try:
             for _ in range(self.max_epochs):
                 self._check_budget()
-                self._begin_window()
-                workload.sync()
+                self._begin_window(workload.sync)
                 started = time.perf_counter()
                 samples += workload.step()
                 workload.sync()
@@ -198,12 +195,22 @@ class Harness:
                 if self.target.reached(quality):
                     reached = True
                     break
-        finally:  # a repeat cut short by the budget is still recorded, as not reached
-            measurement.seeds.append(seed)
-            measurement.epochs.append(len(windows))
-            measurement.reached.append(reached)
-            measurement.quality.append(quality)
-            self._end_repeat(trained_s, samples, windows)
+        except _Stop:  # a repeat cut short by the budget is still recorded, as not reached
+            if windows:
+                self._end_ttq_repeat(seed, trained_s, samples, windows, quality, reached)
+            raise
+        # Any other exception (Ctrl-C, a workload error) drops this unfinished repeat: the finished ones stay.
+        self._end_ttq_repeat(seed, trained_s, samples, windows, quality, reached)
+
+    def _end_ttq_repeat(
+        self, seed: int, trained_s: float, samples: int, windows: list[Any], quality: dict, reached: bool
+    ) -> None:
+        measurement = self.measurement
+        measurement.seeds.append(seed)
+        measurement.epochs.append(len(windows))
+        measurement.reached.append(reached)
+        measurement.quality.append(quality)
+        self._end_repeat(trained_s, samples, windows)
 
     # ---------------------------------------------------------------- shared pieces
 
@@ -220,7 +227,9 @@ class Harness:
     def _evaluate(self) -> dict[str, float]:
         return {name: float(value) for name, value in self.workload.evaluate().items()}
 
-    def _begin_window(self) -> None:
+    def _begin_window(self, sync: Callable[[], None]) -> None:
+        """Sync the device first, so work queued before the window is neither timed nor metered."""
+        sync()
         if self.meter is not None:
             self.meter.begin()
 
