@@ -1,10 +1,12 @@
-"""Controlled vocabularies for a benchmark's identity: domain, ML motif and task type.
+"""Controlled vocabularies: a benchmark's domain, ML motif and task type, and the metric names a run produces.
 
 Seeded with the terms of the MLCommons Science benchmark collection. Extend a vocabulary here, in one
 place: the spec validator, the JSON Schema, the rating rubric and the MLCommons export all read these tuples.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 DOMAINS: tuple[str, ...] = (
     "High Energy Physics",
@@ -53,12 +55,54 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Metric names the runner produces (ARCHITECTURE.md, "Metric names the runner produces"), with their units.
+PERFORMANCE_UNITS: dict[str, dict[str, str]] = {
+    "offline": {"latency_s": "s", "throughput": "samples/s"},
+    "single-stream": {
+        "latency_s": "s",
+        "latency_p50_s": "s",
+        "latency_p90_s": "s",
+        "latency_p99_s": "s",
+        "throughput": "samples/s",
+    },
+    "time-to-quality": {"time_to_target_s": "s", "epochs_to_target": "epochs", "throughput": "samples/s"},
+}
+ENERGY_UNITS: dict[str, str] = {"energy_j": "J", "energy_per_sample_j": "J", "avg_power_w": "W"}
+
+
+def producible_metrics(scenario: str, workload_class: Any, work: dict[str, float] | None = None) -> list[str]:
+    """Metric names a run of this workload (anything with ``quality_metrics``) in this scenario can produce.
+
+    ``gflops`` needs the workload to count flop; ``work=None`` means not known yet, so it is allowed.
+    """
+    names = list(PERFORMANCE_UNITS[scenario])
+    if scenario != "time-to-quality" and (work is None or "flop" in work):
+        names.append("gflops")
+    return names + list(ENERGY_UNITS) + list(workload_class.quality_metrics)
+
+
+def metric_kind(name: str, quality_metrics: Any) -> str | None:
+    """The kind (performance, energy, quality) of a metric name a run produces; None for other names."""
+    if name in quality_metrics:
+        return "quality"
+    if name in ENERGY_UNITS:
+        return "energy"
+    performance = {key for units in PERFORMANCE_UNITS.values() for key in units} | {"gflops"}
+    return "performance" if name in performance else None
+
+
 def closest_term(value: str, vocabulary: tuple[str, ...]) -> str | None:
-    """The vocabulary term closest to ``value`` (case-insensitive), or None when nothing is close."""
+    """The vocabulary term closest to ``value`` (case-insensitive), or None when nothing is close.
+
+    A misspelling finds its term ('Clasification'), and so does a word of it ('Climate').
+    """
     import difflib
 
     lowered = {term.lower(): term for term in vocabulary}
     if value.lower() in lowered:
         return lowered[value.lower()]
     match = difflib.get_close_matches(value.lower(), list(lowered), n=1, cutoff=0.5)
-    return lowered[match[0]] if match else None
+    if match:
+        return lowered[match[0]]
+    containing = [term for key, term in lowered.items() if value.strip() and value.lower().strip() in key]
+    return containing[0] if len(containing) == 1 else None

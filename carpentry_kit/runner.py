@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.harness import Harness, Measurement, QualityTarget
+from carpentry_kit.ontology import producible_metrics
 from carpentry_kit.results import ResultStore, RunRecord, format_record, record_html, records_frame, utc_now
 
 if TYPE_CHECKING:
@@ -406,30 +407,6 @@ def load_datasets(spec: Spec, spec_path: str | None) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- metrics
-
-PERFORMANCE_UNITS: dict[str, dict[str, str]] = {
-    "offline": {"latency_s": "s", "throughput": "samples/s"},
-    "single-stream": {
-        "latency_s": "s",
-        "latency_p50_s": "s",
-        "latency_p90_s": "s",
-        "latency_p99_s": "s",
-        "throughput": "samples/s",
-    },
-    "time-to-quality": {"time_to_target_s": "s", "epochs_to_target": "epochs", "throughput": "samples/s"},
-}
-ENERGY_UNITS = {"energy_j": "J", "energy_per_sample_j": "J", "avg_power_w": "W"}
-
-
-def producible_metrics(
-    scenario: str, workload_class: type, work: dict[str, float] | None = None
-) -> list[str]:
-    """Metric names a run of this workload in this scenario can produce (``gflops`` needs flop counts;
-    ``work=None`` means not known yet, so it is allowed)."""
-    names = list(PERFORMANCE_UNITS[scenario])
-    if scenario != "time-to-quality" and (work is None or "flop" in work):
-        names.append("gflops")
-    return names + list(ENERGY_UNITS) + list(workload_class.quality_metrics)
 
 
 def metric_problems(

@@ -97,6 +97,17 @@ class Mark:
     column: int | None = None
 
 
+MAX_VALUES = 20_000  # far above any real spec; stops "billion laughs" alias bombs
+
+
+class _TooManyValues(Exception):
+    """Raised by ``_NodeReader`` when aliases expand a document past ``MAX_VALUES`` values."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
 class _LineLoader(yaml.SafeLoader):
     """The safe loader; nodes are composed here and turned into data by ``_NodeReader``."""
 
@@ -114,6 +125,7 @@ class _NodeReader:
         self.keys: dict[Loc, Mark] = {}
         self.problems: list[Problem] = []
         self.rejected: set[Loc] = set()  # paths already reported: pydantic errors there are not repeated
+        self.count = 0
 
     def mark(self, node: yaml.Node) -> Mark:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -124,7 +136,12 @@ class _NodeReader:
         self.rejected.add(loc)
 
     def read(self, node: yaml.Node, loc: Loc = ()) -> Any:
-        self.values[loc] = self.mark(node)
+        self.values[loc] = mark = self.mark(node)
+        self.count += 1
+        if self.count > MAX_VALUES:
+            message = f"the document expands to more than {MAX_VALUES:,} values (nested YAML aliases)"
+            hint = "write the values out; a spec needs no `*alias` inside another"
+            raise _TooManyValues(Problem(self.file, mark.line, mark.column, field_path(loc), message, hint))
         if node.tag not in _PLAIN_TAGS:
             self.problem(
                 node,
@@ -214,6 +231,8 @@ def _read_yaml(text: str, file: str) -> _Document:
         data = reader.read(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         return _Document(file, None, None, [_syntax_problem(error, file)])
+    except _TooManyValues as error:
+        return _Document(file, None, None, [error.problem])
     finally:
         loader.dispose()
     if not isinstance(data, dict):
@@ -334,7 +353,7 @@ def _translate(error: dict[str, Any]) -> tuple[Loc, str, str]:
             f"{_shown(value)} is not a valid name",
             f"use lower case, digits, . _ - e.g. '{_slug(value)}'",
         )
-    return (loc, *_translate_simple(kind, value, ctx, error["msg"]))
+    return (loc, *_translate_simple(kind, name, value, ctx, error["msg"]))
 
 
 _BOUNDS = {
@@ -344,7 +363,7 @@ _BOUNDS = {
     "less_than": ("lt", "less than"),
 }
 _EXPECTED = {
-    "string_type": ("text", 'put the value in quotes, e.g. version: "1.0"'),
+    "string_type": ("text", "write plain text"),
     "int_type": ("a whole number", "write a whole number such as 3"),
     "int_parsing": ("a whole number", "write a whole number such as 3, without quotes or units"),
     "int_from_float": ("a whole number", "drop the fraction, e.g. 3 instead of 3.5"),
@@ -359,10 +378,12 @@ _EXPECTED = {
 }
 
 
-def _translate_simple(kind: str, value: Any, ctx: dict[str, Any], raw: str) -> tuple[str, str]:
+def _translate_simple(kind: str, name: str, value: Any, ctx: dict[str, Any], raw: str) -> tuple[str, str]:
     if kind in _EXPECTED:
         expected, hint = _EXPECTED[kind]
         got = "an empty value" if value is None else f"{_type_name(value)} {_shown(value)}"
+        if kind == "string_type" and isinstance(value, (int, float, bool)):
+            hint = f'put the value in quotes, e.g. {name}: "{value}"'
         return f"expected {expected}, got {got}", hint
     if kind in _BOUNDS:
         key, words = _BOUNDS[kind]
@@ -371,7 +392,10 @@ def _translate_simple(kind: str, value: Any, ctx: dict[str, Any], raw: str) -> t
         return "must not be empty", "write a value"
     if kind == "too_short":
         need = ctx.get("min_length", 1)
-        return f"needs at least {need} item(s)", "add an item (`carpentry new` shows an example)"
+        return (
+            f"needs at least {need} item(s)",
+            f"add {'an item' if need == 1 else f'{need} items'} under `{name}:`",
+        )
     return raw, "see `carpentry schema` for the allowed values"
 
 
@@ -424,7 +448,7 @@ def workload_infos() -> dict[str, Any] | None:
 
 def workload_problems(data: dict[str, Any]) -> list[tuple[Loc, str, str]]:
     """The registry's checks: ``task.workload`` is registered, ``task.params`` are its parameters, and
-    ``protocol.scenario`` and the quality metrics are ones it supports. Imports no torch."""
+    ``protocol.scenario`` and every metric (name and kind) are ones it supports. Imports no torch."""
     task, infos = data.get("task"), workload_infos()
     if infos is None or not isinstance(task, dict) or not isinstance(task.get("workload"), str):
         return []
@@ -439,7 +463,7 @@ def workload_problems(data: dict[str, Any]) -> list[tuple[Loc, str, str]]:
     if isinstance(scenario, str) and scenario not in info.scenarios:
         message = f"workload '{name}' has no {scenario} scenario"
         problems.append((("protocol", "scenario"), message, "use one of: " + ", ".join(info.scenarios)))
-    return problems + _quality_metric_problems(name, info, data.get("metrics"))
+    return problems + _metric_problems(name, info, scenario, data.get("metrics"))
 
 
 def _param_problems(name: str, params: Any) -> list[tuple[Loc, str, str]]:
@@ -454,19 +478,29 @@ def _param_problems(name: str, params: Any) -> list[tuple[Loc, str, str]]:
     return problems
 
 
-def _quality_metric_problems(name: str, info: Any, metrics: Any) -> list[tuple[Loc, str, str]]:
-    if not isinstance(metrics, list):
+def _metric_problems(name: str, info: Any, scenario: Any, metrics: Any) -> list[tuple[Loc, str, str]]:
+    """Each metric is one the workload produces in this scenario, declared with the right kind."""
+    from carpentry_kit.ontology import metric_kind, producible_metrics
+
+    if not isinstance(metrics, list) or scenario not in info.scenarios:
         return []
-    known = list(info.quality_metrics)
-    return [
-        (
-            ("metrics", index, "name"),
-            f"workload '{name}' does not produce the quality metric '{metric['name']}'",
-            did_you_mean(metric["name"], known),
-        )
-        for index, metric in enumerate(metrics)
-        if isinstance(metric, dict) and metric.get("kind") == "quality" and metric.get("name") not in known
-    ]
+    known = producible_metrics(scenario, info)
+    problems: list[tuple[Loc, str, str]] = []
+    for index, metric in enumerate(metrics):
+        if not isinstance(metric, dict) or not isinstance(metric.get("name"), str):
+            continue
+        if metric["name"] not in known:
+            message = f"workload '{name}' cannot produce '{metric['name']}' in the {scenario} scenario"
+            close = difflib.get_close_matches(metric["name"], known, n=1, cutoff=0.6)
+            hint = (f"did you mean '{close[0]}'? " if close else "") + "it can produce: " + ", ".join(known)
+            problems.append((("metrics", index, "name"), message, hint))
+            continue
+        kind = metric_kind(metric["name"], info.quality_metrics)
+        if metric.get("kind") in ("quality", "performance", "energy") and metric["kind"] != kind:
+            article = "an" if kind == "energy" else "a"
+            message = f"'{metric['name']}' is {article} {kind} metric, not {metric['kind']}"
+            problems.append((("metrics", index, "kind"), message, f"write `kind: {kind}`"))
+    return problems
 
 
 # ------------------------------------------------------------------------------------------ public API

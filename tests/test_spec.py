@@ -87,7 +87,7 @@ BAD_INPUTS = [
     ("misspelled key", edited("  summary:", "  sumary:"), "benchmark.sumary", 5, 3, "did you mean 'summary'"),
     ("unknown section", BASE + "extras: 1\n", "extras", 29, 1, "unknown field 'extras'"),
     ("duplicate key", edited('"1.0"\n', '"1.0"\n  version: "2.0"\n'), "benchmark.version", 5, 3, "first at line 4"),
-    ("number for text", edited('version: "1.0"', "version: 1.0"), "benchmark.version", 4, 12, "quotes"),
+    ("number for text", edited('version: "1.0"', "version: 1.0"), "benchmark.version", 4, 12, 'version: "1.0"'),
     ("word for int", edited("cpu_cores: 1", "cpu_cores: two"), "infrastructure.cpu_cores", 10, 14, "whole number"),
     ("word for float", edited("memory_gb: 0.5", "memory_gb: lots"), "infrastructure.memory_gb", 11, 14, "a number"),
     ("below minimum", edited("repeats: 3", "repeats: 0"), "protocol.repeats", 28, 12, "at least 1"),
@@ -104,8 +104,8 @@ BAD_INPUTS = [
     ("unsafe tag", edited("summary: A small", "summary: !!python/object/apply:os.system ['ls'] #"),
      "benchmark.summary", 5, 12, "!!python/object/apply:os.system"),
     ("ttq without target", edited(", target: 0.9}", "}"), "protocol.scenario", 27, 13, "add `target:`"),
-    ("duplicate metric", edited("name: test_accuracy", "name: time_to_target_s"), "metrics[1].name", 25, 12,
-     "declared twice"),
+    ("duplicate metric", edited("  - name: time_to_target_s\n    kind: performance", "  - name: test_accuracy\n    kind: quality"),
+     "metrics[1].name", 25, 12, "declared twice"),
     ("missing sha256", edited("source: builtin:digits", "source: data/digits.csv"), "datasets[0].sha256", 14, 5,
      "add `sha256:"),
     ("malformed sha256", edited("    splits:", "    sha256: abc\n    splits:"), "datasets[0].sha256", 16, 13,
@@ -120,6 +120,13 @@ BAD_INPUTS = [
     ("unsupported scenario", edited("scenario: time-to-quality", "scenario: single-stream"), "protocol.scenario", 27,
      13, "offline"),
     ("spec_version", edited("spec_version: 1", "spec_version: 2"), "spec_version", 1, 15, "allowed: 1"),
+    ("metric name typo", edited("name: time_to_target_s", "name: time_to_taget_s"), "metrics[0].name", 21, 11,
+     "did you mean 'time_to_target_s'? it can produce: time_to_target_s, epochs_to_target"),
+    ("metric of another kind", edited("    kind: performance", "    kind: energy"), "metrics[0].kind", 22, 11,
+     "write `kind: performance`"),
+    ("ontology word", edited("domain: Computational Science & AI", "domain: Climate"), "benchmark.domain", 6, 11,
+     "did you mean 'Climate & Earth Science'"),
+    ("empty list", edited("  repeats: 3", "  repeats: 3\n  seeds: []"), "protocol.seeds", 29, 10, "add an item under `seeds:`"),
     ("zero count", edited("  threads: 1\n", "  threads: 1\n  accelerator: {use: none, count: 0}\n"),
      "infrastructure.accelerator.count", 13, 35, "at least 1"),
 ]  # fmt: skip
@@ -158,6 +165,13 @@ def test_yaml_syntax_error_is_one_problem_with_position():
 def test_unusable_top_level(text, words):
     problem = only_problem(text + "\n")
     assert words in problem.message and problem.line == 1
+
+
+def test_alias_bomb_is_one_problem_not_a_hang():
+    lines = ["a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi", strict=True)]
+    problem = only_problem("\n".join(lines) + "\n")
+    assert "nested YAML aliases" in problem.message and problem.line is not None
 
 
 def test_missing_file(tmp_path):
