@@ -1,7 +1,7 @@
 """The ``carpentry`` command line: one sub-command per stage of the data path.
 
 Each sub-command lives in its own module, imported only when that command runs, so ``carpentry --help``
-stays fast. A command module defines ``add_arguments(parser)`` and ``main(args) -> int``.
+stays fast. A command module defines ``add_arguments(parser, name)`` and ``run_command(args) -> int``.
 Exit codes: 0 ok (a run: VALID), 1 a run is INVALID, 2 bad input.
 """
 
@@ -70,6 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a reader that stopped early, e.g. `carpentry rate X | head`
+        _silence_stdout()
+        return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's final flush of a closed pipe prints no traceback."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

@@ -23,9 +23,42 @@ as you type when its first line names the schema:
 """
 
 
+EPILOGS = {
+    "new": """\
+examples:
+  carpentry new -o my-bench.yaml --name my-bench   # then edit it, validate and rate it
+The starter is a matrix-multiply microbenchmark that validates as written; its comments explain each section.
+""",
+    "validate": """\
+Each problem is one line, FILE:LINE:COL: field.path: what is wrong — how to fix it; every problem of every
+file is reported at once. Exit code: 0 all specs are valid, 2 a spec has problems.
+
+examples:
+  carpentry validate my-bench.yaml
+  carpentry validate my-bench.yaml --set task.params.size=512 --set protocol.seeds=[1,2]
+""",
+    "rate": """\
+Scores the six categories of the MLCommons Science rubric (software environment; problem specification and
+constraints; FAIR dataset; metrics; reference solution; documentation), 0-5 each, from what the spec states.
+Each point comes with its reason (+) and each missing point with the edit that earns it (-): edit, re-rate.
+A README.md next to the spec counts as documentation. Exit code: 0 rated, 2 the spec has problems.
+""",
+    "schema": SCHEMA_HELP,
+    "export": """\
+Writes the spec as an entry of the MLCommons Science benchmark collection (benchmarks-format.yaml): every
+field present, "unknown" where the spec says nothing, ratings from `carpentry rate`. Needs benchmark.url.
+""",
+    "import": """\
+Writes a spec skeleton from a collection entry: identity, ontology, licence, contact and citations. Fill in
+the TODOs (task, metrics and dataset checksums) until `carpentry validate` says OK.
+""",
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     """Add the arguments of command ``name`` to its sub-parser."""
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOGS.get(name)
     {
         "new": _new_arguments,
         "validate": _validate_arguments,
@@ -55,18 +88,19 @@ def _validate_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="PATH=VALUE",
-        help="override a field, e.g. task.params.size=512",
+        help="override a field (repeatable); VALUE is YAML, e.g. task.params.size=512",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="print problems only")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print problems only, no OK lines")
 
 
 def _rate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="SPEC", help="spec file to rate")
-    parser.add_argument("--json", action="store_true", help="print the rating as JSON")
+    parser.add_argument(
+        "--json", action="store_true", help="print the rating as JSON (scores, reasons, advice)"
+    )
 
 
 def _schema_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.epilog = SCHEMA_HELP
     _output_argument(parser, "the JSON Schema")
 
 

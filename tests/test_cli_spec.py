@@ -110,6 +110,21 @@ def test_help(command, capsys):
     assert out.startswith("usage: carpentry")
     if command == "schema":
         assert "yaml-language-server: $schema=" in out
+    if command in ("validate", "rate"):
+        assert "Exit code: 0" in out
+    assert "\n\n" in out.split("options:")[1], "an explanation or examples follow the options"
+
+
+def test_output_piped_into_a_reader_that_stops_prints_no_traceback():
+    # `true` exits at once, long before Python starts: every write meets a closed pipe.
+    done = subprocess.run(
+        f"'{sys.executable}' -m carpentry_kit rate '{MATMUL}' | true",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert done.stderr == ""
 
 
 def test_broken_yaml_in_a_real_process_prints_one_line(tmp_path):
