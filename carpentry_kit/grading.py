@@ -15,13 +15,13 @@ import argparse
 import csv
 import html
 import json
-import os
 import re
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,12 @@ SECRET_REGIONS = (
     ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
 )
 MIN_SECRET_CHARS = 12
+# `python -m nbgrader`, less 1.3 s of start-up: jsonschema's optional IRI format checker (rfc3987_syntax,
+# which nbgrader never uses) compiles a grammar on import; a None entry in sys.modules makes it skip it.
+NBGRADER_LAUNCHER = (
+    "import sys; sys.modules['rfc3987_syntax'] = None; "
+    "from nbgrader.apps.nbgraderapp import main; sys.exit(main())"
+)
 LEAK_SUFFIXES = {".ipynb", ".html", ".htm", ".md", ".py", ".txt", ".json", ".js", ".tex"}
 CSV_FIELDS = [
     "assignment",
@@ -141,14 +147,8 @@ def _check_assignment(course_root: Path, assignment: str) -> None:
 
 
 def _nbgrader(*args: str) -> list[str]:
-    return [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"]
-
-
-def _put_python_on_path() -> None:
-    """nbgrader runs ``alembic`` from PATH when it opens a gradebook: put this Python's scripts first."""
-    bin_dir = str(Path(sys.executable).parent)
-    if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    """The command line of ``nbgrader ARGS`` started by ``NBGRADER_LAUNCHER``."""
+    return [sys.executable, "-c", NBGRADER_LAUNCHER, *args, "--log-level=WARN"]
 
 
 # --- releasing -----------------------------------------------------------------------------------------
@@ -176,28 +176,50 @@ def generate_exercises(
 
 
 def _trusted_course(course_root: Path, workdir: Path, names: list[str]) -> Path:
-    """A temporary copy of the course in which nbgrader generates ``names`` (no learner code runs here)."""
-    import subprocess
+    """A temporary copy of the course in which nbgrader generates ``names`` into its own SQLite gradebook.
 
-    _put_python_on_path()
+    Generation runs in this process (it executes no notebook code): one nbgrader start-up per grading run,
+    not one per assignment, and the gradebook's ``alembic`` revision is read without a subprocess."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    _use_inprocess_alembic_head()
     course = workdir / "course"
     course.mkdir()
     shutil.copy(course_root / "nbgrader_config.py", course)
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    config.CourseDirectory.root = str(course)
+    config.CourseDirectory.db_url = _sqlite_url(course)  # never the course's (maybe PostgreSQL) gradebook
+    config.Exchange.root = str(workdir / "exchange")
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
     for name in names:
         shutil.copytree(course_root / SOURCE_DIR / name, course / SOURCE_DIR / name)
-        done = subprocess.run(
-            _nbgrader("generate_assignment", name, "--force"), cwd=course, capture_output=True, text=True
-        )
-        if done.returncode != 0:
+        result = api.generate_assignment(name, force=True)
+        if not result["success"]:
             raise GradingError(
-                f"{SOURCE_DIR}/{name}: nbgrader generate_assignment failed — {_last_line(done)}"
+                f"{SOURCE_DIR}/{name}: nbgrader generate_assignment failed — {_last_line(result)} "
+                f"(run `nbgrader generate_assignment {name}` in a copy of the course for the full log)"
             )
     return course
 
 
-def _last_line(done: Any) -> str:
-    lines = (done.stdout + done.stderr).strip().splitlines()
-    return lines[-1] if lines else f"exit status {done.returncode}"
+@cache
+def _use_inprocess_alembic_head() -> None:
+    """nbgrader stamps a new gradebook with the ``alembic heads`` revision read from a subprocess (2-3 s
+    each time); read it once, in this process, from nbgrader's own migration scripts instead."""
+    import nbgrader
+    import nbgrader.api
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory(str(Path(nbgrader.__file__).parent / "alembic")).get_current_head()
+    nbgrader.api.get_alembic_version = lambda: head
+
+
+def _last_line(result: dict[str, Any]) -> str:
+    text = (result.get("error") or "") + (result.get("log") or "")
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
 
 
 def _sqlite_url(course: Path) -> str:
