@@ -113,9 +113,7 @@ def test_lesson_1_runs_in_jupyterlab_with_nbgrader_extensions(jupyterlab):
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
         page.goto(f"{base}/lab/tree/{LESSON.name}?token={token}")
         page.wait_for_selector(".jp-Notebook .jp-Cell")
-        page.wait_for_selector(
-            ".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-DebuggerBugButton", timeout=60_000
-        )
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-DebuggerBugButton")
         menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
         assert any("nbgrader" in label.lower() for label in menus), f"no nbgrader menu in {menus}"
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
