@@ -62,7 +62,9 @@ def _links(pairs: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
 def to_mlcommons_entry(spec: Spec, rating: Rating | None = None) -> dict[str, Any]:
     """The MLCommons Science collection entry for ``spec``, keys in the collection's order.
 
-    The collection requires a ``url``: a spec without ``benchmark.url`` raises SpecError.
+    List fields (domain, keywords, task_types, ai_capability_measured, metrics, models, ml_motif, ml_task,
+    cite) are lists; ``"unknown"`` stands for what the spec does not say. The collection requires a ``url``:
+    a spec without ``benchmark.url`` raises SpecError.
     """
     bench = spec.benchmark
     if bench.url == UNKNOWN:
@@ -75,19 +77,19 @@ def to_mlcommons_entry(spec: Spec, rating: Rating | None = None) -> dict[str, An
         "date": today,
         "version": bench.version,
         "last_updated": today,
-        "expired": UNKNOWN,
+        "expired": "no",
         "valid": "yes",
         "valid_date": today,
         "name": bench.name,
         "url": bench.url,
         "doi": _doi(bench.paper),
-        "domain": bench.domain,
+        "domain": [bench.domain],
         "focus": _or_unknown(bench.summary),
         "keywords": bench.keywords or [UNKNOWN],
         "summary": _or_unknown(bench.description.strip() or bench.summary),
         "licensing": bench.license,
         "task_types": [bench.task_type],
-        "ai_capability_measured": _or_unknown(", ".join(m.description or m.name for m in quality)),
+        "ai_capability_measured": [m.description or m.name for m in quality] or [UNKNOWN],
         "metrics": [metric.name for metric in spec.metrics],
         "models": [spec.task.workload],
         "ml_motif": [bench.ml_motif],
@@ -130,8 +132,12 @@ def dump_yaml(data: Any) -> str:
 
 
 def entry_yaml(entry: dict[str, Any]) -> str:
-    """An entry as YAML the way the collection writes it: two-space indent, keys in order."""
-    return dump_yaml(entry)
+    """An entry as a collection file: a one-item YAML list, two-space indent, keys in order.
+
+    The collection's files (``source/benchmark-*.yaml``) are lists of entries; ``carpentry import`` reads
+    such a file, or a single entry.
+    """
+    return dump_yaml([entry])
 
 
 # ------------------------------------------------------------------------------ entry -> spec skeleton

@@ -32,6 +32,18 @@ metrics:
 """
 
 
+# The fields of benchmarks-format.yaml, written out here (not imported) so a renamed key fails a test.
+COLLECTION_FIELDS = [
+    "date", "version", "last_updated", "expired", "valid", "valid_date", "name", "url", "doi", "domain",
+    "focus", "keywords", "summary", "licensing", "task_types", "ai_capability_measured", "metrics", "models",
+    "ml_motif", "type", "ml_task", "notes", "contact", "cite", "datasets", "results", "fair", "ratings",
+]  # fmt: skip
+LIST_FIELDS = [
+    "domain", "keywords", "task_types", "ai_capability_measured", "metrics", "models", "ml_motif", "ml_task",
+    "cite",
+]  # fmt: skip
+
+
 def _values(data):
     if isinstance(data, dict):
         for value in data.values():
@@ -47,21 +59,33 @@ def _values(data):
 def test_entry_has_every_key_and_no_nulls(name):
     spec = load_spec(example_spec_path(name))
     entry = to_mlcommons_entry(spec)
-    assert tuple(entry) == ENTRY_KEYS
+    assert list(entry) == COLLECTION_FIELDS and tuple(entry) == ENTRY_KEYS
     assert None not in set(_values(entry)) and "" not in set(_values(entry))
     assert entry["url"] != "unknown"
+    for field in LIST_FIELDS:
+        assert isinstance(entry[field], list) and entry[field], field
+    assert set(entry["contact"]) == {"name", "email"}
+    assert set(entry["fair"]) == {"reproducible", "benchmark_ready"}
+    for section in ("datasets", "results"):
+        assert list(entry[section]) == ["links"]
+        assert all(set(link) == {"name", "url"} for link in entry[section]["links"])
     rating = rate_spec(spec)
-    assert tuple(entry["ratings"]) == RATING_KEYS
+    assert list(entry["ratings"]) == [
+        "software", "specification", "dataset", "metrics", "reference_solution", "documentation"
+    ]  # fmt: skip
     for key in RATING_KEYS:
+        assert set(entry["ratings"][key]) == {"rating", "reason"}
         assert entry["ratings"][key]["rating"] == rating.category(key).score
         assert entry["ratings"][key]["reason"]
 
 
-def test_entry_yaml_uses_two_space_indent():
+def test_entry_yaml_is_a_collection_file_with_two_space_indent():
     text = entry_yaml(to_mlcommons_entry(load_spec(example_spec_path("digits-mlp"))))
-    assert "\nkeywords:\n  - mlp\n" in text
-    assert "\ncontact:\n  name: " in text
-    assert yaml.safe_load(text)["name"] == "digits-mlp"
+    assert text.startswith("- date: ")
+    assert "\n  keywords:\n    - mlp\n" in text
+    assert "\n  contact:\n    name: " in text
+    (entry,) = yaml.safe_load(text)
+    assert entry["name"] == "digits-mlp"
 
 
 def test_arxiv_paper_becomes_a_doi():
@@ -78,7 +102,7 @@ def test_export_needs_a_url():
 @pytest.mark.parametrize("name", example_names())
 def test_round_trip_keeps_the_description(name):
     spec = load_spec(example_spec_path(name))
-    entry = yaml.safe_load(entry_yaml(to_mlcommons_entry(spec)))
+    (entry,) = yaml.safe_load(entry_yaml(to_mlcommons_entry(spec)))
     skeleton = from_mlcommons_entry(entry)
     assert "task" not in skeleton and "metrics" not in skeleton
     skeleton.update(task=spec.task.model_dump(), metrics=[m.model_dump() for m in spec.metrics])
@@ -110,7 +134,7 @@ def test_import_of_a_sparse_foreign_entry():
     entry = {
         "name": "CloudMask Segmentation",
         "url": "https://github.com/mlcommons/science",
-        "domain": "Climate & Earth Science",
+        "domain": ["Climate & Earth Science"],
         "ml_motif": ["Classificaton"],
         "keywords": ["unknown"],
         "licensing": "unknown",
@@ -119,6 +143,7 @@ def test_import_of_a_sparse_foreign_entry():
     skeleton = from_mlcommons_entry(entry)
     assert skeleton["benchmark"]["name"] == "cloudmask-segmentation"
     assert skeleton["benchmark"]["ml_motif"] == "Classification"  # closest ontology term
+    assert skeleton["benchmark"]["domain"] == "Climate & Earth Science"
     assert "license" not in skeleton["benchmark"] and "keywords" not in skeleton["benchmark"]
     text = skeleton_yaml(entry)
     assert "source: https://example.org/slstr.h5, sha256: TODO" in text
