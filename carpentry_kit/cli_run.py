@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 ENERGY_CHOICES = ("auto", "rapl", "nvml", "codecarbon", "estimate")
 
@@ -43,7 +44,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from carpentry_kit.runner import run
+    from carpentry_kit.runner import RunInterrupted, run
     from carpentry_kit.spec import SpecError, UsageError, parse_overrides
 
     try:
@@ -60,10 +61,18 @@ def _run(args: argparse.Namespace) -> int:
     except (SpecError, UsageError) as error:
         print(error, file=sys.stderr)
         return 2
+    except RunInterrupted as interrupt:  # Ctrl-C: show what was measured before it, as recorded
+        _print_result(interrupt.result, args)
+        print("interrupted (Ctrl-C): the partial run is recorded with status 'interrupted'", file=sys.stderr)
+        return 130
+    _print_result(result, args)
+    return 0 if result.valid else 1
+
+
+def _print_result(result: Any, args: argparse.Namespace) -> None:
     print(result)
     store = args.out or result.record["spec"]["results"]["dir"]
     print(f"record {result.run_id} appended to {store}/runs.jsonl")
-    return 0 if result.valid else 1
 
 
 def _list_workloads() -> int:

@@ -9,6 +9,11 @@ under an exclusive ``fcntl`` lock, followed by ``fsync``; concurrent writers nev
 killed mid-way can leave at most a truncated last line: readers skip it (with a warning) and the next
 append cuts it off before writing.
 
+A run in progress is noted in ``<dir>/running/<run_id>.json`` (``ResultStore.begin``) and the note is removed
+when its record is appended. A process killed outright (SIGKILL, a scheduler's time limit, a power cut) cannot
+record anything itself, so the next reader or writer of the store on the same machine finds the note of a
+process that no longer exists and appends that run as ``interrupted``: no run disappears without a trace.
+
 Record format history (``record_version``) — bump the version and add an upgrade step for every change:
     1: first version (the fields of ``RunRecord``).
 """
@@ -21,6 +26,7 @@ import os
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +37,8 @@ if TYPE_CHECKING:
 
 RECORD_VERSION = 1
 STORE_FILE = "runs.jsonl"
+RUNNING_DIR = "running"  # notes of runs in progress, one JSON file per run
+KILLED_REASON = "the process running it ended before the run finished (killed, or the machine stopped)"
 
 # version -> function turning a record of that version into one of the next version
 _UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -142,21 +150,70 @@ class ResultStore:
         return f"ResultStore({str(self.dir)!r})"
 
     def append(self, record: RunRecord | dict[str, Any]) -> None:
-        """Append one record atomically (one write, locked, fsynced)."""
-        line = (record if isinstance(record, RunRecord) else RunRecord.from_dict(record)).to_json_line()
+        """Append one record atomically (one write, locked, fsynced) and drop its in-progress note."""
+        record = record if isinstance(record, RunRecord) else RunRecord.from_dict(record)
         self.dir.mkdir(parents=True, exist_ok=True)
+        with self._locked() as fd:
+            self._recover_killed(fd)
+            self._write_record(fd, record)
+
+    def begin(self, record: RunRecord) -> None:
+        """Note that ``record``'s run is in progress in this process (see the module docstring)."""
+        import socket
+
+        folder = self.dir / RUNNING_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        killed = dict(record.to_dict(), status="interrupted", error=KILLED_REASON)
+        killed.update(validity="INVALID", reasons=[f"the run was interrupted: {KILLED_REASON}"])
+        note = {"pid": os.getpid(), "host": socket.gethostname(), "started": _process_started(os.getpid())}
+        text = json.dumps(dict(note, record=killed), default=_json_default)
+        temporary = folder / f".{record.run_id}.tmp"
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, folder / f"{record.run_id}.json")  # atomic: a reader sees all of it or none
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every complete record, upgraded to the current version, oldest first (killed runs recovered)."""
+        if (self.dir / RUNNING_DIR).is_dir():
+            try:
+                with self._locked() as fd:
+                    self._recover_killed(fd)
+            except OSError:  # a read-only store: its killed runs wait for a writer
+                pass
+        return [record for _, record in self._numbered_records()]
+
+    @contextmanager
+    def _locked(self) -> Iterator[int]:
+        """``runs.jsonl`` opened for appending under an exclusive lock (released when closed)."""
         fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            self._cut_truncated_tail(fd)
-            _write_all(fd, line.encode("utf-8"))
-            os.fsync(fd)
+            yield fd
         finally:
-            os.close(fd)  # closing releases the lock
+            os.close(fd)
 
-    def records(self) -> list[dict[str, Any]]:
-        """Every complete record, upgraded to the current version, oldest first."""
-        return [record for _, record in self._numbered_records()]
+    def _write_record(self, fd: int, record: RunRecord) -> None:
+        self._cut_truncated_tail(fd)
+        _write_all(fd, record.to_json_line().encode("utf-8"))
+        os.fsync(fd)
+        (self.dir / RUNNING_DIR / f"{record.run_id}.json").unlink(missing_ok=True)
+
+    def _recover_killed(self, fd: int) -> None:
+        """Append, as interrupted, every noted run whose process on this machine no longer exists."""
+        import socket
+
+        host = socket.gethostname()
+        for note_path in sorted((self.dir / RUNNING_DIR).glob("*.json")):
+            try:
+                note = json.loads(note_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):  # gone meanwhile, or not a note
+                continue
+            if note.get("host") != host or _process_started(note.get("pid")) == note.get("started"):
+                continue  # still running, or on another machine: nothing to say yet
+            record = RunRecord.from_dict(note["record"])  # finished_at stays None: when it died is unknown
+            self._write_record(fd, record)
+            warnings.warn(
+                f"{self.path}: run {record.run_id[:12]} was killed; recorded as interrupted", stacklevel=4
+            )
 
     def _numbered_records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         if not self.dir.is_dir():
@@ -246,6 +303,16 @@ def _record_rows(
         if samples:
             row["samples"] = list(metric.get("samples", []))
         yield row
+
+
+def _process_started(pid: Any) -> float | None:
+    """When process ``pid`` started (tells it apart from a later process given the same pid), or None."""
+    import psutil
+
+    try:
+        return psutil.Process(int(pid)).create_time()
+    except (psutil.Error, TypeError, ValueError):
+        return None
 
 
 def _after_last_newline(fd: int, size: int, chunk: int = 1 << 16) -> int:

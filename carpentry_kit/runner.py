@@ -7,11 +7,14 @@ result is judged VALID or INVALID with reasons ("Result is: VALID"), written to 
 provenance and an MLLOG file, and returned as a ``RunResult``.
 
 A run that raises inside the workload is recorded with status ``failed`` and its error (and returned, INVALID);
-Ctrl-C is recorded as ``interrupted`` and re-raised.
+Ctrl-C is recorded as ``interrupted`` and re-raised as ``RunInterrupted`` (a ``KeyboardInterrupt`` carrying
+the partial ``RunResult``). A process killed outright is recorded as ``interrupted`` by the store's next
+reader or writer (``ResultStore.begin``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
@@ -48,9 +51,18 @@ def run(
     device = check_infrastructure(spec, spec_path, device)
     workload_class = _workload_class(spec, spec_path)
     _raise_problems(spec, spec_path, metric_problems(spec, workload_class))
+    _check_carbon_country()
     record = _new_record(spec, spec_path, overrides, device)
     store = ResultStore(out if out is not None else spec.results.dir)
     return _Run(spec, spec_path, record, store, workload_class, energy, progress).execute()
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run, after the partial run was recorded; ``result`` is that ``RunResult``."""
+
+    def __init__(self, result: RunResult):
+        super().__init__(f"run {result.run_id[:12]} interrupted; recorded as such")
+        self.result = result
 
 
 @dataclass
@@ -93,6 +105,14 @@ def _load(spec_or_path: Any, overrides: dict[str, Any]) -> tuple[Spec, str | Non
     if isinstance(spec_or_path, Spec):
         return (apply_overrides(spec_or_path, overrides) if overrides else spec_or_path), None
     return load_spec(Path(spec_or_path), overrides or None), str(spec_or_path)
+
+
+def _check_carbon_country() -> None:
+    """A bad ``CARPENTRY_COUNTRY_ISO_CODE`` is bad input: refuse it now, not after the run."""
+    from carpentry_kit.energy import EnergyUnavailable, carbon_estimate
+
+    with contextlib.suppress(EnergyUnavailable):  # no grid data installed: the record will say so
+        carbon_estimate(0.0)
 
 
 def _workload_class(spec: Spec, spec_path: str | None) -> type:
@@ -157,11 +177,13 @@ class _Run:
             workload = self._build_workload()
             meter = _make_meter(make_meter, self.energy, self.record.device)
             self.log = _RunLog(self.store, self.record)
+            self.store.begin(self.record)
             try:
                 self._measure(workload, meter)
             except KeyboardInterrupt:
-                self._finish("interrupted", "interrupted by the user (Ctrl-C)")
-                raise
+                raise RunInterrupted(
+                    self._finish("interrupted", "interrupted by the user (Ctrl-C)")
+                ) from None
             except SpecError:  # a metric the workload cannot produce, found after setup: bad input
                 raise
             except Exception as error:  # the workload's own failure: recorded, reported, not raised
@@ -505,7 +527,7 @@ def _energy_series(m: Measurement) -> dict[str, tuple[list[float], Any]]:
 
 def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
     """The record's ``energy``: all timed windows added up, with the method and whether it is measured."""
-    from carpentry_kit.energy import carbon_estimate
+    from carpentry_kit.energy import EnergyError, carbon_estimate
 
     windows = measurement.energy_windows
     if not windows:
@@ -518,7 +540,10 @@ def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
     total = sum(reading.total_j for reading in windows)
     duration = sum(reading.duration_s for reading in windows)
     samples = sum(measurement.samples)
-    carbon_kg, carbon_method = carbon_estimate(total)
+    try:
+        carbon_kg, carbon_method = carbon_estimate(total)
+    except EnergyError as error:  # no grid data here: the energy figures still stand
+        carbon_kg, carbon_method = None, f"no carbon estimate: {error}"
     return {
         "method": first.method,
         "measured": first.measured,

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from carpentry_kit.cli import main
+from carpentry_kit.results import ResultStore, RunRecord
 
 MATMUL = "carpentry_kit/examples/matmul.yaml"
 QUICK = ["--set", "task.params.size=32", "--set", "protocol.min_duration_s=0", "--repeats", "3"]
@@ -65,3 +72,55 @@ def test_energy_method_unusable_here_exits_2_saying_why(capsys, tmp_path):
         pytest.skip("every energy method works on this machine")
     code, _, err = carpentry(capsys, "run", MATMUL, "--energy", unusable[0], "--out", str(tmp_path))
     assert code == 2 and err.startswith(f"--energy {unusable[0]}:")
+
+
+# ---------------------------------------------------------------- killing a run in a subprocess
+
+
+def start_long_run(tmp_path: Path) -> tuple[subprocess.Popen, ResultStore]:
+    """A store holding one earlier record, and ``carpentry run`` in a subprocess, once it is timing."""
+    store = ResultStore(tmp_path / "results")
+    store.append(
+        RunRecord(benchmark="earlier", spec_hash="0" * 64, spec={}, scenario="offline", device="cpu")
+    )
+    long_run = ["--set", "task.params.size=32", "--set", "protocol.min_duration_s=600"]
+    command = [sys.executable, "-m", "carpentry_kit", "run", MATMUL, "--out", str(store.dir), "--quiet"]
+    process = subprocess.Popen(
+        [*command, "--energy", "estimate", *long_run, "--set", "constraints.time_budget_s=900"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120  # imports and setup on a busy machine
+    while not any("run_start" in log.read_text() for log in store.dir.glob("mllog/*.log")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the run never started timing"
+        time.sleep(0.1)
+    return process, store
+
+
+def test_ctrl_c_records_the_run_as_interrupted_and_shows_what_it_measured(tmp_path):
+    process, store = start_long_run(tmp_path)
+    time.sleep(0.5)  # some timed repeats
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Traceback" not in err and "recorded with status 'interrupted'" in err
+    assert "(interrupted)" in out and "Result is: INVALID" in out and "gflops" in out
+    earlier, interrupted = store.records()
+    assert earlier["benchmark"] == "earlier" and earlier["status"] == "completed"
+    assert interrupted["status"] == "interrupted" and interrupted["validity"] == "INVALID"
+    assert interrupted["metrics"]["gflops"]["stats"]["n"] >= 1  # what was measured before Ctrl-C is kept
+    assert not list((store.dir / "running").iterdir())
+
+
+def test_sigkill_leaves_the_store_valid_and_the_run_recorded_as_interrupted(tmp_path):
+    process, store = start_long_run(tmp_path)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    with pytest.warns(UserWarning, match="was killed; recorded as interrupted"):
+        earlier, killed = store.records()
+    assert earlier["benchmark"] == "earlier"
+    assert killed["benchmark"] == "matmul" and killed["status"] == "interrupted"
+    assert killed["validity"] == "INVALID" and "ended before the run finished" in killed["error"]
+    assert len(store.records()) == 2  # recorded once, not on every read

@@ -137,3 +137,24 @@ def test_sigkill_while_appending_leaves_every_complete_record_loadable(tmp_path,
     lines = [line for line in store.path.read_text().splitlines(keepends=True) if line.endswith("\n")]
     assert len(records) == len(lines)
     assert all(json.loads(line)["error"] == "x" * 20000 for line in lines)
+
+
+def test_a_run_in_progress_is_recorded_as_interrupted_only_once_its_process_is_gone(tmp_path):
+    store = ResultStore(tmp_path)
+    running, finished = make_record(1.0, benchmark="running"), make_record(2.0)
+    store.begin(running)
+    store.begin(finished)
+    store.append(finished)  # a finished run's note is removed with its append
+    assert [r["run_id"] for r in store.records()] == [finished.run_id]  # this process is alive: no verdict
+    note_path = tmp_path / "running" / f"{running.run_id}.json"
+    note = json.loads(note_path.read_text())
+    note_path.write_text(json.dumps(dict(note, host="another-machine")))
+    assert len(store.records()) == 1  # another machine's process cannot be checked from here
+    note_path.write_text(json.dumps(dict(note, started=note["started"] - 100)))  # its pid, reused later
+    with pytest.warns(UserWarning, match=f"run {running.run_id[:12]} was killed"):
+        records = store.records()
+    assert [r["run_id"] for r in records] == [finished.run_id, running.run_id]
+    killed = records[1]
+    assert killed["status"] == "interrupted" and killed["validity"] == "INVALID"
+    assert killed["finished_at"] is None and "ended before the run finished" in killed["reasons"][0]
+    assert not note_path.exists() and len(store.records()) == 2

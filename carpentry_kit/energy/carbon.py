@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,13 @@ def carbon_estimate(joules: float, country_iso_code: str | None = None) -> tuple
     if joules < 0:
         raise EnergyError(f"carbon_estimate: negative energy {joules} J — pass the energy a run used")
     code = country_iso_code or default_country()
-    intensity, source = grid_intensity_g_per_kwh(code)
+    try:
+        intensity, source = grid_intensity_g_per_kwh(code)
+    except EnergyUnavailable:
+        raise
+    except EnergyError as error:
+        if country_iso_code is None and COUNTRY_ENV_VAR in os.environ:  # say where the bad code came from
+            raise EnergyError(f"{COUNTRY_ENV_VAR}={os.environ[COUNTRY_ENV_VAR]!r}: {error}") from None
+        raise
     kilograms = joules / J_PER_KWH * intensity / 1000.0
     return kilograms, f"estimate: energy x {source} (codecarbon global_energy_mix.json)"
