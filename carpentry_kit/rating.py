@@ -140,7 +140,9 @@ def _specification(spec: Spec, context: _Context) -> list[Criterion]:
         _criterion(
             bool(spec.datasets) and len(described) == len(spec.datasets),
             "every dataset's format is described",
-            "describe each dataset's format in `datasets[i].description` (what one sample is, how many)",
+            "describe each dataset's format in `datasets[i].description` (what one sample is, how many)"
+            if spec.datasets
+            else "declare the input data in `datasets:` with a `description:` of its format",
         ),
         _criterion(
             bool(spec.task.params),
@@ -193,14 +195,18 @@ def _dataset(spec: Spec, context: _Context) -> list[Criterion]:
 
 # --------------------------------------------------------------------------------------- C4 metrics
 def _metrics(spec: Spec, context: _Context) -> list[Criterion]:
+    from carpentry_kit.ontology import PERFORMANCE_UNITS
+
     kinds = {metric.kind: metric for metric in reversed(spec.metrics)}
+    quality_names = " or ".join(context.quality_metrics) or "test_accuracy"
+    performance_names = " or ".join(PERFORMANCE_UNITS[spec.protocol.scenario])
     target = spec.quality_target()
     undescribed = [metric.name for metric in spec.metrics if not metric.description]
     return [
         _criterion(
             "quality" in kinds,
             f"quality metric: {kinds['quality'].name}" if "quality" in kinds else "",
-            "add a metric of kind quality (e.g. test_accuracy): speed without quality means little",
+            f"add a metric of kind quality ({quality_names}): speed without quality means little",
         ),
         _criterion(
             target is not None,
@@ -215,7 +221,7 @@ def _metrics(spec: Spec, context: _Context) -> list[Criterion]:
         _criterion(
             "performance" in kinds,
             f"time is measured: {kinds['performance'].name}" if "performance" in kinds else "",
-            "add a performance metric (e.g. time_to_target_s or throughput)",
+            f"add a metric of kind performance ({performance_names} in the {spec.protocol.scenario} scenario)",
         ),
         _criterion(
             "energy" in kinds,
@@ -231,6 +237,7 @@ def _reference(spec: Spec, context: _Context) -> list[Criterion]:
     referenced = {reference.metric for reference in references}
     missing = [metric.name for metric in spec.metrics if metric.name not in referenced]
     hardware = {"cpu_cores", "memory_gb"} <= spec.infrastructure.model_fields_set
+    example = spec.metrics[0].name
     return [
         _criterion(
             context.runnable,
@@ -240,12 +247,13 @@ def _reference(spec: Spec, context: _Context) -> list[Criterion]:
         _criterion(
             bool(references),
             f"reference results recorded for {', '.join(sorted(referenced))}",
-            "add `results.reference:` e.g. - {metric: test_accuracy, value: 0.93, system: laptop}",
+            f"add `results.reference:` with a value you measured, e.g. - {{metric: {example}, value: ..., "
+            "system: my-laptop}",
         ),
         _criterion(
             bool(references) and all(_known(reference.system) for reference in references),
             "reference results name the system they came from",
-            "give each reference result a `system:` saying which machine produced it",
+            "give each reference result a `system:` saying which machine produced it" if references else "",
         ),
         _criterion(
             not missing,
@@ -301,6 +309,7 @@ class _Context:
 
     runnable: bool
     readme: Path | None
+    quality_metrics: tuple[str, ...] = ()  # what the workload's evaluate() reports
 
 
 def _context(spec: Spec, spec_path: str | Path | None) -> _Context:
@@ -311,7 +320,9 @@ def _context(spec: Spec, spec_path: str | Path | None) -> _Context:
     if spec_path is not None:
         folder = Path(spec_path).resolve().parent
         readme = next((path for path in (folder / "README.md", folder / "README") if path.is_file()), None)
-    return _Context(runnable=bool(infos) and spec.task.workload in infos, readme=readme)
+    info = (infos or {}).get(spec.task.workload)
+    quality = tuple(info.quality_metrics) if info else ()
+    return _Context(runnable=info is not None, readme=readme, quality_metrics=quality)
 
 
 CATEGORIES: list[tuple[str, str, Callable[[Spec, _Context], list[Criterion]]]] = [
