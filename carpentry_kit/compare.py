@@ -5,7 +5,10 @@ the runs into *configurations* (one per distinct set of override values) and, pe
 metric, divides the median of the pooled raw samples by the baseline's median. The 95% interval comes
 from resampling the raw samples of both sides (fixed seed, so the table is reproducible); a difference is
 ``significant`` when the interval excludes 1, and ``better`` follows the metric's goal (a smaller latency
-is better, a larger throughput is better).
+is better, a larger throughput is better). The ``verdict`` is ``baseline``, ``better``, ``worse``, ``no
+significant difference``, ``too few samples`` (fewer than 2 samples on a side) or ``not comparable`` (no
+baseline with the same other settings). Significant does not mean large, and with one run per
+configuration the interval covers only the repeats inside the runs, not run-to-run variation.
 
 The baseline is a dict ``{"task.params.size": 256}`` (a key may be shortened to its last part, ``size``),
 a string ``"size=256"``, a run id (or its first 6+ hex digits; use ``by=["run_id"]`` to compare run by
@@ -20,9 +23,11 @@ Nothing is re-run; everything is read from stored results.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
+import textwrap
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +39,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 CONFIDENCE = 0.95
+MAX_VALUE_CHARS = 32  # a longer override value is summarised in labels, headings and log lines
 
 # keys that must agree before two results of one metric may be compared
 _LIKE_KEYS = ("benchmark", "unit", "kind")
@@ -115,8 +121,34 @@ def configuration_label(key: str) -> str:
     short = [column.split(".")[-1] for column in values]
     names = short if len(set(short)) == len(short) else list(values)
     return ", ".join(
-        f"{name}={_format_value(value)}" for name, value in zip(names, values.values(), strict=True)
+        f"{name}={short_value(value)}" for name, value in zip(names, values.values(), strict=True)
     )
+
+
+def short_value(value: Any, width: int = MAX_VALUE_CHARS) -> str:
+    """An override value as text for a label: itself when short, else a summary and a hash of the whole.
+
+    ``[{"name": "gflops", ...}, {"name": "latency_s", ...}]`` -> ``[gflops, latency_s] #3fa2c1``: a list
+    of named items shows the names, other long values are cut with an ellipsis; the 6-digit hash keeps
+    two different long values apart.
+    """
+    text = _format_value(value)
+    if len(text) <= width:
+        return text
+    digest = hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:6]
+    return f"{_summary(value, text, width)} #{digest}"
+
+
+def _summary(value: Any, text: str, width: int) -> str:
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "name" in v for v in value):
+        return "[" + _clip(", ".join(str(item["name"]) for item in value), width - 2) + "]"
+    if isinstance(value, dict):
+        return "{" + _clip(", ".join(str(key) for key in value), width - 2) + "}"
+    return _clip(text, width)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip(" ,") + "…"
 
 
 def configuration_sort_key(key: str) -> tuple[Any, ...]:
@@ -177,8 +209,9 @@ def compare(
 
     Configurations are told apart by the ``by`` columns (default: the override columns that vary).
     Returns a tidy frame, one row per configuration × metric, with the ``by`` columns, ``configuration``
-    (a label), ``baseline`` (the label of the baseline it is compared with), ``metric, unit, goal,
-    baseline_median, median, ratio, ci_low, ci_high, significant, better, verdict, n_baseline, n, runs``.
+    (a label), ``baseline`` (the label of the baseline it is compared with), ``metric, kind, unit, goal,
+    baseline_median, median, ratio, ci_low, ci_high, significant, better, verdict, n_baseline, n,
+    baseline_runs, runs`` (``n``: pooled samples, ``runs``: runs, of each side).
     """
     import pandas as pd
 
@@ -286,6 +319,9 @@ def _comparison_row(
         if base_samples
         else "none (no baseline run with the same other settings)"
     )
+    is_baseline = set(group["run_id"]) == set(reference["run_id"])
+    if is_baseline:  # compared with itself: ratio 1, no interval to speak of
+        low = high = math.nan
     significant = bool(not math.isnan(low) and (low > 1 or high < 1))
     better = significant and ((ratio > 1) == (first["goal"] == "maximize"))
     row = {column: first[column] for column in by}
@@ -303,12 +339,42 @@ def _comparison_row(
         ci_high=high,
         significant=significant,
         better=better,
-        verdict=("better" if better else "worse") if significant else "no clear difference",
+        verdict=_verdict(is_baseline, ratio, low, significant, better),
         n_baseline=len(base_samples),
         n=len(samples),
+        baseline_runs=len(reference["run_id"].unique()),
         runs=len(group["run_id"].unique()),
     )
     return row
+
+
+def _verdict(is_baseline: bool, ratio: float, low: float, significant: bool, better: bool) -> str:
+    """One of: baseline, better, worse, no significant difference, too few samples, not comparable."""
+    if is_baseline:
+        return "baseline"
+    if math.isnan(ratio):
+        return "not comparable"
+    if math.isnan(low):
+        return "too few samples"
+    if significant:
+        return "better" if better else "worse"
+    return "no significant difference"
+
+
+def significance_note(table: pd.DataFrame) -> str:
+    """What the verdicts of a ``compare()`` table mean, and what their intervals leave out."""
+    note = (
+        f"ratio = median / baseline median, with its {CONFIDENCE:.0%} bootstrap interval. "
+        f"'better' or 'worse' (by the metric's goal) only when the interval excludes 1: the difference "
+        "is significant, which does not mean large; 'too few samples': fewer than 2 on a side."
+    )
+    if len(table) and ((table["runs"] == 1) | (table["baseline_runs"] == 1)).any():
+        note += (
+            " Where a configuration has a single run, its interval reflects the repeats inside that run "
+            "only, not run-to-run variation (other processes, clock frequency, a reboot): repeat whole runs "
+            "before trusting a small difference."
+        )
+    return note
 
 
 def _ratio_interval(
@@ -347,7 +413,7 @@ def format_comparison(table: pd.DataFrame) -> str:
         for line in lines
     ]
     rendered.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(rendered)
+    return "\n".join(rendered) + "\n\n" + textwrap.fill(significance_note(table), width=100)
 
 
 def _median(values: list[float]) -> float:

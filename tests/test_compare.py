@@ -44,8 +44,9 @@ def test_ratio_of_medians_and_goal_aware_verdict(tmp_path):
     assert gflops["significant"] and not gflops["better"]  # fewer GFLOP/s is worse when maximising
     baseline_self = _row(table, 256, "latency_s")
     assert baseline_self["ratio"] == pytest.approx(1.0)
-    assert not baseline_self["significant"]
+    assert not baseline_self["significant"] and baseline_self["verdict"] == "baseline"
     assert (table["n_baseline"] == len(BASE)).all()
+    assert (table["runs"] == 1).all() and (table["baseline_runs"] == 1).all()
 
 
 def test_faster_configuration_is_better(tmp_path):
@@ -55,10 +56,32 @@ def test_faster_configuration_is_better(tmp_path):
     assert set(table["metric"]) == {"latency_s"}
 
 
-def test_same_distribution_is_no_clear_difference(tmp_path):
+def test_same_distribution_is_no_significant_difference(tmp_path):
     table = compare(_sweep_dir(tmp_path, factor=1.0), {SIZE: 256})
     assert not table["significant"].any()
-    assert set(table["verdict"]) == {"no clear difference"}
+    assert list(table["verdict"]) == ["baseline", "no significant difference"] * 2
+
+
+def test_a_single_sample_is_too_few_to_tell(tmp_path):
+    records = [
+        make_record({SIZE: 256}, {"latency_s": [1.0]}),
+        make_record({SIZE: 512}, {"latency_s": [5.0]}),
+    ]
+    write_store(tmp_path, records)
+    row = _row(compare(tmp_path, {SIZE: 256}), 512, "latency_s")
+    assert row["ratio"] == pytest.approx(5.0) and row["ci_low"] != row["ci_low"]  # NaN: no interval
+    assert not row["significant"] and row["verdict"] == "too few samples"
+
+
+def test_the_note_says_single_run_intervals_leave_out_run_to_run_variation(tmp_path):
+    one_run_each = compare(_sweep_dir(tmp_path / "a"), {SIZE: 256})
+    assert "not run-to-run variation" in " ".join(format_comparison(one_run_each).split())
+    records = [make_record({SIZE: size}, {"latency_s": BASE}) for size in (256, 256, 512, 512)]
+    write_store(tmp_path / "b", records)
+    repeated = compare(tmp_path / "b", {SIZE: 256})
+    assert set(repeated["runs"]) == {2} and set(repeated["baseline_runs"]) == {2}
+    text = " ".join(format_comparison(repeated).split())
+    assert "does not mean large" in text and "run-to-run" not in text
 
 
 def test_bootstrap_is_reproducible_and_query_baseline_matches_dict(tmp_path):
@@ -129,8 +152,9 @@ def test_parse_baseline_reads_yaml_values_and_queries():
 def test_format_comparison_shows_every_row(tmp_path):
     table = compare(_sweep_dir(tmp_path), {SIZE: 256})
     text = format_comparison(table)
-    assert text.count("\n") == len(table) + 1
-    assert "size=512" in text and "worse" in text
+    rows = text.split("\n\n")[0]
+    assert rows.count("\n") == len(table) + 1
+    assert "size=512" in rows and "worse" in rows
 
 
 def test_a_run_id_baseline_compares_run_by_run(tmp_path):
@@ -156,9 +180,9 @@ def test_compare_command_prints_a_table(tmp_path, capsys):
         )
         == 0
     )
-    out = capsys.readouterr().out.splitlines()
+    out = capsys.readouterr().out.split("\n\n")[0].splitlines()
     assert out[0].split()[:3] == ["configuration", "metric", "median"]
-    assert len(out) == 4 and "worse" in out[-1]
+    assert len(out) == 4 and out[2].endswith("baseline") and out[3].endswith("worse")
     assert csv.read_text().startswith(f"{SIZE},configuration,baseline,metric")
     assert main(["compare", str(directory), "--baseline", "size=999"]) == 2
     error = capsys.readouterr().err.strip()
