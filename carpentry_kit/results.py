@@ -375,19 +375,47 @@ def summary_rows(record: dict[str, Any]) -> list[tuple[str, ...]]:
     return rows
 
 
-def energy_line(record: dict[str, Any]) -> str:
-    """How much energy, over how long, by which method — and whether it was measured or estimated."""
+def energy_lines(record: dict[str, Any]) -> list[str]:
+    """How much energy, over how long, by which method, measured or ESTIMATED; how; and the carbon estimate."""
     energy = record.get("energy")
     if not energy:
-        return "energy: not measured"
+        return ["energy: not measured"]
     kind = "measured" if energy.get("measured") else "ESTIMATED"
     power = energy.get("avg_power_w")
     power_text = f", {power:.3g} W average" if power is not None else ""
-    notes = f" ({energy['notes']})" if energy.get("notes") else ""
-    return (
+    lines = [
         f"energy: {energy['total_j']:.4g} J over {energy['duration_s']:.3g} s timed{power_text}"
-        f" — method {energy['method']}, {kind}{notes}"
+        f" — {kind}, method {energy['method']}"
+    ]
+    if energy.get("notes"):
+        lines.append(f"  how: {energy['notes']}")
+    if energy.get("carbon_kg") is not None:
+        method = (energy.get("carbon_method") or "").removeprefix("estimate: ")
+        lines.append(f"carbon: {_grams(energy['carbon_kg'])} CO2e — ESTIMATED ({kind.lower()} {method})")
+    elif energy.get("carbon_method"):
+        lines.append(f"carbon: {energy['carbon_method']}")
+    return lines
+
+
+def _grams(kilograms: float) -> str:
+    grams = kilograms * 1000.0
+    return f"{grams * 1000:.3g} mg" if grams < 1 else f"{grams:.3g} g"
+
+
+def _heading(record: dict[str, Any]) -> str:
+    return (
+        f"{record['benchmark']} — {record['scenario']} on {record['device']}, run {record['run_id'][:12]}"
+        f" ({record['status']})"
     )
+
+
+def _footer(record: dict[str, Any]) -> list[str]:
+    """Peak memory and the error, if any: the lines between the energy and the verdict."""
+    peak = record.get("peak_memory_mb")
+    lines = [f"peak memory: {peak:.0f} MiB" if peak is not None else "peak memory: not measured"]
+    if record.get("error"):
+        lines.append(f"error: {record['error']}")
+    return lines
 
 
 def format_record(record: dict[str, Any]) -> str:
@@ -397,16 +425,7 @@ def format_record(record: dict[str, Any]) -> str:
     table = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
     ]
-    peak = record.get("peak_memory_mb")
-    lines = [
-        f"{record['benchmark']} — {record['scenario']} on {record['device']}, run {record['run_id'][:12]}"
-        f" ({record['status']})",
-        *table,
-        energy_line(record),
-        f"peak memory: {peak:.0f} MiB" if peak is not None else "peak memory: not measured",
-    ]
-    if record.get("error"):
-        lines.append(f"error: {record['error']}")
+    lines = [_heading(record), *table, *energy_lines(record), *_footer(record)]
     lines.append(f"Result is: {record['validity']}")
     lines += [f"  - {reason}" for reason in record.get("reasons", [])]
     return "\n".join(lines)
@@ -422,10 +441,10 @@ def record_html(record: dict[str, Any]) -> str:
     )
     colour = "green" if record["validity"] == "VALID" else "firebrick"
     reasons = "".join(f"<li>{escape(reason)}</li>" for reason in record.get("reasons", []))
+    notes = "<br>".join(escape(line.strip()) for line in [*energy_lines(record), *_footer(record)])
     return (
-        f"<div><b>{escape(record['benchmark'])}</b> — {escape(record['scenario'])} on {escape(record['device'])}"
-        f" ({escape(record['status'])})<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        f"<p>{escape(energy_line(record))}</p>"
+        f"<div><b>{escape(_heading(record))}</b><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
+        f"</table><p>{notes}</p>"
         f"<p>Result is: <b style='color:{colour}'>{record['validity']}</b></p><ul>{reasons}</ul></div>"
     )
 

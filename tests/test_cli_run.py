@@ -29,8 +29,9 @@ def test_valid_run_exits_0_with_a_summary_table(capsys, tmp_path):
     )
     assert code == 0
     assert "metric" in out and "IQR" in out and "GFLOP/s" in out
-    assert "method estimate, ESTIMATED" in out
-    assert "Result is: VALID" in out
+    assert "— ESTIMATED, method estimate" in out and "  how: estimate, not a measurement: CPU rated" in out
+    assert "carbon: " in out and "CO2e — ESTIMATED (estimated energy x United States" in out
+    assert "peak memory: " in out and "Result is: VALID" in out
     assert (tmp_path / "runs.jsonl").read_text().count("\n") == 1
 
 
@@ -53,6 +54,13 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(capsys, tmp_path, argv
     code, out, err = carpentry(capsys, *argv, "--out", str(tmp_path))
     assert code == 2
     assert message in err and "Traceback" not in err + out
+    assert not (tmp_path / "runs.jsonl").exists()
+
+
+def test_bad_country_for_the_carbon_estimate_exits_2_before_running(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("CARPENTRY_COUNTRY_ISO_CODE", "XYZ")
+    code, out, err = carpentry(capsys, "run", MATMUL, *QUICK, "--energy", "estimate", "--out", str(tmp_path))
+    assert code == 2 and err.startswith("CARPENTRY_COUNTRY_ISO_CODE='XYZ': unknown country code")
     assert not (tmp_path / "runs.jsonl").exists()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from carpentry_kit.results import FRAME_COLUMNS, ResultStore, load_results
@@ -89,6 +90,17 @@ def test_every_shipped_example_runs(name, tmp_path):
     assert list(result.to_frame().columns) == list(stored.columns)
     assert (tmp_path / "mllog" / f"{result.run_id}.log").read_text().startswith(":::MLLOG ")
     assert "Result is: VALID" in repr(result) and "<table>" in result._repr_html_()
+    html = result._repr_html_()
+    for part in (
+        result.run_id[:12],
+        "ESTIMATED, method estimate",
+        "how: estimate",
+        "carbon: ",
+        "peak memory",
+    ):
+        assert part in html
+    stored_frame = load_results(tmp_path)
+    pd.testing.assert_frame_equal(result.to_frame(), stored_frame)  # the same values, not only columns
 
 
 def test_matmul_gflops_agree_with_latency(tmp_path):
