@@ -51,8 +51,13 @@ _KEY_VALUE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*=(?!=)(.*)$")
 
 
 def override_columns(frame: pd.DataFrame) -> list[str]:
-    """The override-path columns of a results frame (dotted names such as ``task.params.size``)."""
-    return [column for column in frame.columns if "." in str(column)]
+    """The override-path columns of a results frame: dotted paths (``task.params.size``) and whole spec
+    sections (``metrics``, ``datasets``)."""
+    from carpentry_kit.results import FRAME_COLUMNS
+    from carpentry_kit.spec_model import Spec
+
+    sections = set(Spec.model_fields) - set(FRAME_COLUMNS)
+    return [column for column in frame.columns if "." in str(column) or column in sections]
 
 
 def varying_overrides(frame: pd.DataFrame) -> list[str]:

@@ -39,7 +39,9 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 _ESTIMATE_HATCH = "//"
-MAX_LABELLED_POINTS = 20  # a trade-off plot with more points labels only its Pareto front
+MAX_LABELLED_POINTS = 12  # a trade-off plot with more points labels only its Pareto front
+_SI_UNITS = ("s", "J", "W")  # axes in these units get SI-prefixed ticks (500 µs, 2 mJ) instead of 5e-4
+_LABEL_POINTS = 7.0  # font size of point labels, in points
 
 
 def plot_distributions(
@@ -65,6 +67,7 @@ def plot_distributions(
     _rotate_if_crowded(ax, len(groups))
     ax.set_xlabel("configuration")
     ax.set_ylabel(_metric_label(rows))
+    _si_ticks(ax.yaxis, rows["unit"].iloc[0])
     ax.set_title(f"{_benchmarks(rows)}: {metric}, every repeat sample")
     _estimate_note(ax, rows, any(estimated))
     return ax
@@ -102,9 +105,13 @@ def plot_metric_vs_param(
         ax.set_xticks(range(len(categories)), categories)
     elif _spans_decades(rows[param]):
         ax.set_xscale("log", base=2)
+        values = sorted({float(v) for v in rows[param]})
+        ax.set_xticks(values, [f"{v:g}" for v in values])
+        ax.minorticks_off()
     ax.set_xlabel(param)
-    ax.set_ylabel(f"median {_metric_label(rows)} (error bars: 95% CI)")
-    ax.set_title(f"{_benchmarks(rows)}: {metric} vs {param.split('.')[-1]}")
+    ax.set_ylabel(_metric_label(rows))
+    _si_ticks(ax.yaxis, rows["unit"].iloc[0])
+    ax.set_title(f"{_benchmarks(rows)}: median {metric} vs {param.split('.')[-1]} (bars: 95% CI)")
     if hue:
         ax.legend(title=", ".join(h.split(".")[-1] for h in hue), fontsize="small")
     _estimate_note(ax, rows, _is_estimate(rows))
@@ -137,14 +144,15 @@ def plot_tradeoff(
                     chosen[x], chosen[y], s=60, zorder=3, label=label, **_scatter_style(estimate, colour)
                 )
     best = table[front].sort_values(x)
-    ax.plot(best[x], best[y], color="C3", linewidth=1, drawstyle="steps-post", zorder=2)
+    # the staircase bounds the region the front dominates: it turns at each point towards worse x
+    steps = "steps-pre" if _goal(frame, x) == "maximize" else "steps-post"
+    ax.plot(best[x], best[y], color="C3", linewidth=1, drawstyle=steps, zorder=2)
     labelled = table if len(table) <= MAX_LABELLED_POINTS else table[front]
-    for _, row in labelled.iterrows():
-        ax.annotate(
-            row["label"], (row[x], row[y]), fontsize="x-small", xytext=(4, 4), textcoords="offset points"
-        )
+    _label_points(ax, labelled[x].tolist(), labelled[y].tolist(), labelled["label"].tolist())
     ax.set_xlabel(f"{x} ({_unit(frame, x)}, {_goal(frame, x)})")
     ax.set_ylabel(f"{y} ({_unit(frame, y)}, {_goal(frame, y)})")
+    _si_ticks(ax.xaxis, _unit(frame, x))
+    _si_ticks(ax.yaxis, _unit(frame, y))
     ax.set_title(f"{_benchmarks(frame)}: {y} vs {x}")
     ax.legend(fontsize="small")
     _estimate_note(ax, frame[frame["metric"].isin([x, y])], bool(table["estimated"].any()))
@@ -179,11 +187,15 @@ def plot_energy_breakdown(results: Any, by: list[str] | None = None, ax: Axes | 
     _rotate_if_crowded(ax, len(labels))
     ax.set_xlabel("configuration")
     ax.set_ylabel("energy per timed repeat (J)")
-    ax.set_title("energy by component and layer")
+    _si_ticks(ax.yaxis, "J")
+    ax.set_title(f"{', '.join(table['benchmark'].unique())}: energy by component (layer)")
     methods = sorted(set(table.loc[table["estimated"], "method"]))
     if methods:
         ax.bar([labels[0]], [0], hatch=_ESTIMATE_HATCH, color="white", edgecolor="black",
-               label=f"hatched: estimated ({', '.join(methods)})")  # fmt: skip
+               label="hatched: estimated")  # fmt: skip
+        ax.set_xlabel(
+            f"configuration\nhatched: estimated energy, not measured (method: {', '.join(methods)})"
+        )
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
 
@@ -203,8 +215,8 @@ def pareto_front(points: Sequence[Sequence[float]], goals: Sequence[str]) -> Any
 
 
 def energy_components(results: Any, by: list[str] | None = None) -> pd.DataFrame:
-    """Tidy energy breakdown of completed runs: ``configuration, order, run_id, component, layer, joules,
-    estimated, method`` with joules per timed repeat (``order`` sorts configurations naturally)."""
+    """Tidy energy breakdown of completed runs: ``benchmark, configuration, order, run_id, component, layer,
+    joules, estimated, method`` with joules per timed repeat (``order`` sorts configurations naturally)."""
     import pandas as pd
 
     records = [r for r in _records(results) if r.get("status") == "completed" and r.get("energy")]
@@ -218,6 +230,7 @@ def energy_components(results: Any, by: list[str] | None = None) -> pd.DataFrame
         for component, joules in (energy.get("components_j") or {"total": energy["total_j"]}).items():
             rows.append(
                 {
+                    "benchmark": record.get("benchmark", "unknown"),
                     "configuration": configuration_label(_json(key)),
                     "order": configuration_sort_key(_json(key)),
                     "run_id": record["run_id"],
@@ -228,7 +241,8 @@ def energy_components(results: Any, by: list[str] | None = None) -> pd.DataFrame
                     "method": energy.get("method", "unknown"),
                 }
             )
-    columns = ["configuration", "order", "run_id", "component", "layer", "joules", "estimated", "method"]
+    columns = ["benchmark", "configuration", "order", "run_id", "component", "layer", "joules"]
+    columns += ["estimated", "method"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -290,7 +304,7 @@ def _estimate_note(ax: Axes, rows: pd.DataFrame, estimated: bool) -> None:
     if not estimated:
         return
     methods = sorted({str(m) for m in rows.loc[rows["energy_measured"] == False, "energy_method"]})  # noqa: E712
-    note = f"hollow/hatched: estimated energy ({', '.join(methods)}), not measured"
+    note = f"hollow/hatched: estimated energy, not measured (method: {', '.join(methods)})"
     ax.set_xlabel(f"{ax.get_xlabel()}\n{note}")
 
 
@@ -362,9 +376,44 @@ def _spans_decades(values: Any) -> bool:
 
 def _rotate_if_crowded(ax: Axes, count: int) -> None:
     if count > 4:
-        ax.tick_params(axis="x", labelrotation=30)
+        ax.tick_params(axis="x", labelrotation=30 if count <= 6 else 45)
         for label in ax.get_xticklabels():
             label.set_horizontalalignment("right")
+
+
+def _si_ticks(axis: Any, unit: str) -> None:
+    """SI-prefixed tick labels with the unit (``500 µs``, ``2 mJ``) for seconds, joules and watts."""
+    if unit in _SI_UNITS:
+        from matplotlib.ticker import EngFormatter
+
+        axis.set_major_formatter(EngFormatter(unit=unit))
+
+
+def _label_points(ax: Axes, xs: list[float], ys: list[float], labels: list[str]) -> None:
+    """Label points without overlapping labels: text to the right of a point in the left half of the plot,
+    to its left in the right half, moved down or up past a label already placed."""
+    ax.autoscale_view()
+    to_points = ax.transData + ax.figure.dpi_scale_trans.inverted()  # data -> inches
+    middle = sum(ax.get_xlim()) / 2
+    placed: list[tuple[float, float, float, float]] = []
+    height = 1.3 * _LABEL_POINTS
+    for x, y, label in sorted(zip(xs, ys, labels, strict=True), key=lambda item: -item[1]):
+        px, py = (72 * v for v in to_points.transform((x, y)))
+        width = 0.62 * _LABEL_POINTS * len(label)
+        right = x <= middle
+        left_edge = px + 4 if right else px - 4 - width
+        for dy in (3, -3 - height, 3 + height, -3 - 2 * height, 3 + 2 * height, -3 - 3 * height):
+            box = (left_edge, py + dy, left_edge + width, py + dy + height)
+            if not any(_overlap(box, other) for other in placed):
+                break
+        placed.append(box)
+        leader = {"arrowprops": {"arrowstyle": "-", "color": "0.6", "linewidth": 0.5}} if dy != 3 else {}
+        ax.annotate(label, (x, y), xytext=(4 if right else -4, dy), textcoords="offset points",
+                    ha="left" if right else "right", va="bottom", fontsize=_LABEL_POINTS, **leader)  # fmt: skip
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _json(values: dict[str, Any]) -> str:

@@ -72,7 +72,7 @@ def test_estimated_energy_is_drawn_hollow_and_said(results_dir):
     ax = plot_metric_vs_param(results_dir, "energy_per_sample_j", SIZE, ax=_ax())
     line = ax.get_lines()[0]
     assert line.get_markerfacecolor() == "white" and line.get_linestyle() == "--"
-    assert "estimated energy (estimate), not measured" in ax.get_xlabel()
+    assert "estimated energy, not measured (method: estimate)" in ax.get_xlabel()
     measured = plot_metric_vs_param(results_dir, "latency_s", SIZE, ax=_ax())
     assert "estimated" not in measured.get_xlabel()
 
@@ -99,8 +99,8 @@ def test_energy_breakdown_stacks_components_per_repeat(results_dir):
     ax = plot_energy_breakdown(results_dir, ax=_ax())
     assert ax.get_ylabel() == "energy per timed repeat (J)"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "cpu (node)" in legend and "dram (node)" in legend
-    assert any(text.startswith("hatched: estimated (estimate)") for text in legend)
+    assert legend == ["cpu (node)", "dram (node)", "hatched: estimated"]
+    assert ax.get_xlabel().endswith("hatched: estimated energy, not measured (method: estimate)")
     assert all(patch.get_hatch() == "//" for patch in ax.patches if patch.get_height() > 0)
 
 
@@ -115,3 +115,79 @@ def test_plots_make_their_own_figure_when_no_axes_given(results_dir):
     ax = plot_distributions(results_dir, "latency_s")
     assert ax.figure is not None
     plt.close(ax.figure)
+
+
+def test_the_front_staircase_turns_towards_the_worse_x():
+    """The line bounds what the front dominates: flat then up when x is minimised, down then flat when
+    x is maximised (both with y maximised)."""
+    records = [
+        make_record({SIZE: 1}, {"latency_s": [1.0, 1.0], "gflops": [1.0, 1.0]}),
+        make_record({SIZE: 2}, {"latency_s": [2.0, 2.0], "gflops": [2.0, 2.0]}),
+    ]
+    frame = _frame(records)
+    ax = plot_tradeoff(frame, "latency_s", "gflops", ax=_ax())  # minimise x: both points on the front
+    assert ax.get_lines()[0].get_drawstyle() == "steps-post"
+    frame.loc[frame["metric"] == "latency_s", "goal"] = "maximize"
+    ax = plot_tradeoff(frame, "latency_s", "gflops", ax=_ax())
+    assert ax.get_lines()[0].get_drawstyle() == "steps-pre"
+
+
+def test_seconds_and_joules_get_si_prefixed_ticks(results_dir):
+    ax = plot_tradeoff(results_dir, "energy_per_sample_j", "test_accuracy", ax=_ax())
+    ax.figure.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert ticks and all(text.endswith("J") for text in ticks)
+    assert not any("e-" in text for text in ticks)
+
+
+def test_trade_off_labels_do_not_overlap(tmp_path):
+    records = [
+        make_record(
+            {SIZE: size, "task.params.dtype": dtype},
+            {"latency_s": [1 + size / 1e4] * 2, "test_accuracy": [0.9 + size / 1e5]},
+        )  # fmt: skip
+        for size in (64, 65, 66, 67)
+        for dtype in ("float32", "float64")
+    ]
+    write_store(tmp_path, records)
+    ax = plot_tradeoff(tmp_path, "latency_s", "test_accuracy", ax=_ax())
+    ax.figure.canvas.draw()
+    boxes = [text.get_window_extent() for text in ax.texts]
+    assert len(boxes) == 8
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+def test_long_override_values_are_summarised_in_labels(tmp_path):
+    metrics = [{"name": name, "kind": "performance", "unit": "s", "goal": "minimize"} for name in "abc"]
+    records = [
+        make_record({"metrics": metrics[:1]}, {"latency_s": BASE}),
+        make_record({"metrics": metrics}, {"latency_s": BASE}),
+    ]
+    write_store(tmp_path, records)
+    ax = plot_distributions(tmp_path, "latency_s", ax=_ax())
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert all(len(label) < 50 for label in labels) and len(set(labels)) == 2
+    assert {label.split(" #")[0] for label in labels} == {"metrics=[a]", "metrics=[a, b, c]"}
+
+
+def test_measured_and_estimated_energy_are_drawn_differently(tmp_path):
+    records = [
+        make_record({SIZE: 64}, {"energy_per_sample_j": [x / 2 for x in BASE], "test_accuracy": [0.8]}, measured=True,
+                    method="rapl"),
+        make_record({SIZE: 128}, {"energy_per_sample_j": BASE, "test_accuracy": [0.9]}),
+    ]  # fmt: skip
+    write_store(tmp_path, records)
+    ax = plot_tradeoff(tmp_path, "energy_per_sample_j", "test_accuracy", ax=_ax())
+    faces = {coll.get_label(): coll.get_facecolors() for coll in ax.collections}
+    assert set(faces) == {"Pareto front", "Pareto front (estimated energy)"}
+    assert len(faces["Pareto front"]) == 1 and len(faces["Pareto front (estimated energy)"]) == 0  # hollow
+    assert ax.get_xlabel().endswith("(method: estimate)")
+    bars = plot_energy_breakdown(tmp_path, ax=_ax())
+    hatches = [patch.get_hatch() for patch in bars.patches if patch.get_height() > 0]
+    assert sorted(hatches, key=str) == ["//", "//", None, None]  # cpu + dram of each run
+
+
+def _frame(records):
+    from carpentry_kit.results import records_frame
+
+    return records_frame(records, samples=True)
