@@ -216,3 +216,11 @@ def test_nvml_meter_on_a_real_gpu() -> None:
     assert reading.method == "nvml" and reading.measured
     assert reading.components_j["gpu"] > 0  # an idle GPU still draws tens of watts
     assert 1 < reading.avg_power_w < 2000
+
+
+def test_nvml_meters_the_gpu_the_run_uses() -> None:
+    from carpentry_kit.energy.select import nvml_device
+
+    assert nvml_device("cpu") == "cuda"  # a CPU run: every GPU of the node
+    assert nvml_device("cuda:1") == "cuda:1"
+    assert nvml_device("cuda") == "cuda:0"  # torch's current device (0 here: no CUDA, or none set)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Callable
 
 from carpentry_kit.energy.base import CombinedMeter, EnergyError, EnergyMeter, EnergyUnavailable
@@ -16,10 +17,22 @@ def _rapl() -> EnergyMeter:
     return RaplMeter()
 
 
+def nvml_device(device: str) -> str:
+    """The GPUs to meter for work on ``device``: the one a ``cuda`` run uses (torch's current device), the
+    named one for ``cuda:N``, every visible GPU for a CPU run (the node's GPUs, idle or not)."""
+    if device in ("cpu", "auto"):
+        return "cuda"
+    if device == "cuda":
+        torch = sys.modules.get("torch")  # imported by then in a CUDA run; never imported just for this
+        index = torch.cuda.current_device() if torch is not None and torch.cuda.is_available() else 0
+        return f"cuda:{index}"
+    return device
+
+
 def _nvml(device: str) -> EnergyMeter:
     from carpentry_kit.energy.nvml import NvmlMeter
 
-    return NvmlMeter("cuda" if device in ("cpu", "auto") else device)
+    return NvmlMeter(nvml_device(device))
 
 
 def _codecarbon() -> EnergyMeter:
@@ -90,7 +103,7 @@ def energy_methods() -> dict[str, str | None]:
     """
     return {
         "rapl": _why_not(_rapl),
-        "nvml": _why_not(lambda: _nvml("cuda")),
+        "nvml": _why_not(lambda: _nvml("cpu")),
         "codecarbon": _why_not_codecarbon(),
         "estimate": _why_not(_estimate),
     }

@@ -117,7 +117,7 @@ class Workload(abc.ABC):
         if self.device.startswith("cuda"):
             import torch
 
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(self.device)  # this workload's GPU, not only the current one
 
     def dataset(self, preferred: str) -> LoadedDataset:
         """The dataset named ``preferred``, or the only one given."""
