@@ -276,7 +276,10 @@ class _progress_bar:
         if enabled and sys.stderr.isatty():
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=spec.protocol.repeats, desc=spec.benchmark.name, unit="repeat", leave=False)
+            protocol = spec.protocol  # a minimum duration or adaptive stopping adds repeats: no fixed total
+            open_ended = protocol.min_duration_s > 0 or protocol.adaptive.enabled
+            total = None if open_ended else protocol.repeats
+            self.bar = tqdm(total=total, desc=spec.benchmark.name, unit="repeat", leave=False)
             harness.on_repeat = lambda measurement: self.bar.update(1)
 
     def __enter__(self) -> None:
