@@ -252,7 +252,7 @@ class Harness:
         if budget is not None and time.perf_counter() - self._started >= budget:
             done = self.measurement.repeats
             raise _Stop(
-                f"time budget of {budget:g} s ran out after {done} of {self.protocol.repeats} planned repeats"
+                f"time budget of {budget:g} s ran out with {done} of {self.protocol.repeats} planned repeats finished"
             )
 
     def _stopping(self) -> bool:
