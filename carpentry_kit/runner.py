@@ -603,7 +603,7 @@ def _quality_reasons(spec: Spec, record: RunRecord, m: Measurement) -> list[str]
                 got = quality.get(rule.metric)
                 shown = f"{got:.4g}" if got is not None else "not measured"
                 reasons.append(
-                    f"repeat {index + 1} (seed {seed}): {rule} not reached — {shown} after {epochs} epochs"
+                    f"repeat {index + 1} (seed {seed}): {rule} not reached — {shown} after {epochs} epoch{'' if epochs == 1 else 's'}"
                 )
     for metric in spec.metrics:
         if (

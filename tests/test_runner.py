@@ -198,9 +198,9 @@ def test_time_budget_and_unreached_target_are_reasons(tmp_path):
     )
     assert result.record["reasons"] == [
         "repeat 1 (seed 0): test_accuracy >= 0.999 not reached — "
-        f"{result.measurement.quality[0]['test_accuracy']:.4g} after 1 epochs"
+        f"{result.measurement.quality[0]['test_accuracy']:.4g} after 1 epoch"
     ]
     assert result.metrics["time_to_target_s"]["value"] is None
     budget = {"constraints.time_budget_s": 0.05, "protocol.repeats": 100000}
     result = run(countdown_spec(tmp_path), budget, "estimate", out=tmp_path, progress=False)
-    assert result.record["reasons"][0].startswith("time budget of 0.05 s ran out after")
+    assert result.record["reasons"][0].startswith("time budget of 0.05 s ran out with")
