@@ -17,10 +17,22 @@ examples:
   carpentry sweep matmul.yaml --grid task.params.size=64,128 --grid task.params.dtype=float32,float64
   carpentry sweep matmul.yaml --grid task.params.size=64,128 --dask tcp://scheduler:8786
 
-Points run one after another by default: runs sharing one machine distort each other's timings and
-energy. Re-running the same command skips the points already completed in --out.
-On an HPC cluster, start Dask workers with dask-jobqueue (see `help(carpentry_kit.sweep)`) and pass the
-scheduler's address to --dask.
+Points run one after another, not in parallel: runs that share a machine compete for its cores, caches,
+memory bandwidth and power, which distorts their timings and energy. Re-running the same command skips
+the points already completed in --out and tries failed ones again.
+
+On an HPC cluster, dask-jobqueue (pip install "carpentry-kit[dask]") starts Dask workers as batch
+jobs, one single-threaded worker per node. On a login node, save this as cluster.py and keep it running:
+
+  from dask_jobqueue import SLURMCluster
+  cluster = SLURMCluster(queue="compute", account="my-project", cores=1, processes=1, memory="4GB",
+                         walltime="00:30:00", job_extra_directives=["--exclusive"])
+  cluster.scale(jobs=4)                     # four batch jobs, one worker each
+  print(cluster.scheduler_address, flush=True)
+  input("press Enter to stop the workers\\n")
+
+then, in a second shell, run the same sweep command with --dask and the address it printed. The
+records come back to the login node: the results directory need not be on a shared file system.
 """
 
 

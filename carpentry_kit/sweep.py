@@ -3,8 +3,9 @@
 ``sweep(spec, {"task.params.size": [64, 128], "task.params.dtype": ["float32", "float64"]})`` runs the four
 points and writes every record into one results store. The grid uses the same dotted paths as ``--set``.
 
-* **Sequential by default.** On one machine, points run one after another: runs that share a machine
-  distort each other's timings and energy (they compete for cores, caches, memory bandwidth and power).
+* **Sequential by default.** On one machine, points run one after another, not in parallel: runs that
+  share a machine compete for its cores, caches, memory bandwidth and power, which distorts their
+  timings and energy.
 * **Resumable.** A point is identified by the ``spec_hash`` of its overridden spec; a point whose hash has a
   ``completed`` record in the store is skipped, so re-running an interrupted sweep only runs what is left.
   (The energy method and device are not part of the spec: change ``--out`` to measure again with another.)
@@ -14,10 +15,12 @@ points and writes every record into one results store. The grid uses the same do
 * **Dask.** With ``dask=`` a scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``, each
   point is one task on a worker; the records come back to the client, which is the store's only writer.
   ``dask_local=N`` starts a ``LocalCluster`` of N single-threaded workers — a demo, since they share this
-  machine.
+  machine. The sweep warns when workers would run points side by side on one machine (a worker with
+  several threads, several workers on one host).
 
 On an HPC cluster, start the workers through the batch system with ``dask-jobqueue`` and hand the client
-to ``sweep`` (or its scheduler address to ``carpentry sweep --dask``)::
+to ``sweep`` (the command-line route, ``carpentry sweep --dask ADDRESS``, is in ``carpentry sweep
+--help``)::
 
     # sweep_on_slurm.py — run with: python sweep_on_slurm.py (on a login node)
     from dask.distributed import Client
@@ -58,13 +61,24 @@ if TYPE_CHECKING:
     from carpentry_kit.spec_model import Spec
 
 SEQUENTIAL_NOTE = (
-    "running {n} point(s) one after another: runs sharing one machine distort each other's timings and "
-    "energy (use --dask ADDRESS to spread points over a cluster's workers)"
+    "running {points} one after another, not in parallel: runs that share a machine compete for its "
+    "cores, caches, memory bandwidth and power, which distorts their timings and energy. To run points "
+    "in parallel, give --dask (dask=) a scheduler whose workers each have a machine to themselves."
 )
 LOCAL_CLUSTER_NOTE = (
-    "{n} local Dask worker(s) share this machine: concurrent points distort each other's timings and "
+    "{workers} on this machine: points running at the same time distort each other's timings and "
     "energy — fine for a demo, not for measurements"
 )
+SHARED_WORKER_NOTE = (
+    "Dask worker {worker} has {threads} threads, so it runs up to {threads} points at once on one machine "
+    "and they distort each other's timings and energy — start workers with --nthreads 1"
+)
+SHARED_HOST_NOTE = (
+    "{workers} run on host {host}: their points share that machine and distort each other's timings and "
+    "energy — start one single-threaded worker per machine (dask-jobqueue: cores=1, processes=1, "
+    "--exclusive)"
+)
+NO_WORKERS_NOTE = "no Dask worker has joined the scheduler yet: the points wait until workers start"
 
 
 @dataclass
@@ -87,7 +101,7 @@ class SweepResult:
 
     def summary(self) -> str:
         return (
-            f"{len(self.points)} point(s): {len(self.done)} done, {len(self.skipped)} skipped "
+            f"{_count(len(self.points), 'point')}: {len(self.done)} done, {len(self.skipped)} skipped "
             f"(already completed), {len(self.failed)} failed — results in {self.out}"
         )
 
@@ -160,7 +174,9 @@ def sweep(
 
     Points already completed in ``out`` are skipped; failed points are recorded and the sweep goes on.
     ``dask`` (a scheduler address or a ``distributed.Client``) or ``dask_local`` (a worker count) run the
-    points as Dask tasks. ``log`` receives one line per event (``None``: silent).
+    points as Dask tasks; on an HPC cluster, ``dask=Client(SLURMCluster(cores=1, processes=1, ...))``
+    (dask-jobqueue; the module's documentation has the full recipe). ``log`` receives one line per
+    event (``None``: silent).
     """
     say = log or (lambda _line: None)
     base, spec_path = _base_spec(spec)
@@ -190,7 +206,7 @@ def sweep(
     except KeyboardInterrupt as interrupt:  # keep the interrupted run's record; a re-run resumes
         for record in getattr(interrupt, "records", []):
             _store(store, dict(record, spec_path=spec_path), None)
-        say(f"interrupted — {len(result.done)} point(s) done; run the same sweep again to resume")
+        say(f"interrupted — {_count(len(result.done), 'point')} done; run the same sweep again to resume")
         raise
     result.records = [by_hash[p.spec_hash] for p in points if p.spec_hash in by_hash]
     say(result.summary())
@@ -234,7 +250,9 @@ def _completed_by_hash(store: ResultStore) -> dict[str, dict[str, Any]]:
 
 
 def _label(point: _Point) -> str:
-    return ", ".join(f"{path}={value}" for path, value in point.grid_values.items()) or "(no grid)"
+    from carpentry_kit.compare import short_value
+
+    return ", ".join(f"{path}={short_value(v)}" for path, v in point.grid_values.items()) or "(no grid)"
 
 
 def _outcome_text(record: dict[str, Any]) -> str:
@@ -272,7 +290,7 @@ def _run_points(
     if not points:
         return iter(())
     if dask is None and not dask_local:
-        say(SEQUENTIAL_NOTE.format(n=len(points)))
+        say(SEQUENTIAL_NOTE.format(points=_count(len(points), "point")))
         return ((point, *run_point(job, point.overrides)) for point in points)
     return _run_on_dask(points, job, dask, dask_local, say)
 
@@ -339,13 +357,16 @@ def _run_on_dask(
     elif dask is not None:
         client, owned = Client(dask, timeout="30s"), True
     else:
-        say(LOCAL_CLUSTER_NOTE.format(n=dask_local))
+        say(LOCAL_CLUSTER_NOTE.format(workers=_count(dask_local or 0, "local Dask worker")))
         cluster = LocalCluster(
             n_workers=dask_local, threads_per_worker=1, processes=True, dashboard_address=None
         )
         client, owned = Client(cluster), True
     try:
-        say(f"running {len(points)} point(s) on Dask ({client.scheduler.address})")
+        say(f"running {_count(len(points), 'point')} as Dask tasks (scheduler {client.scheduler.address})")
+        if cluster is None:
+            for note in concurrency_notes(client.scheduler_info().get("workers", {})):
+                say(note)
         futures = {
             client.submit(run_point, job, p.overrides, pure=False, key=f"point-{p.index}"): p for p in points
         }
@@ -356,6 +377,31 @@ def _run_on_dask(
             client.close()
         if cluster is not None:
             cluster.close()
+
+
+def concurrency_notes(workers: dict[str, dict[str, Any]]) -> list[str]:
+    """Warnings for Dask workers that would run points side by side on one machine.
+
+    ``workers`` is ``Client.scheduler_info()["workers"]``: worker address -> ``{"host", "nthreads", ...}``.
+    """
+    if not workers:
+        return [NO_WORKERS_NOTE]
+    notes = [
+        SHARED_WORKER_NOTE.format(worker=address, threads=info["nthreads"])
+        for address, info in workers.items()
+        if info.get("nthreads", 1) > 1
+    ]
+    hosts: dict[str, int] = {}
+    for info in workers.values():
+        hosts[str(info.get("host", "?"))] = hosts.get(str(info.get("host", "?")), 0) + 1
+    notes += [
+        SHARED_HOST_NOTE.format(workers=_count(n, "worker"), host=host) for host, n in hosts.items() if n > 1
+    ]
+    return notes
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _task_outcome(future: Any, job: _Job, point: _Point) -> tuple[dict[str, Any], str | None]:

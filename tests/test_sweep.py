@@ -168,3 +168,44 @@ def test_sweep_command(spec_path, tmp_path, capsys):
     assert "one after another" in printed and "1 done" in printed
     assert main([*argv[:3], "task.params.size=16,sixteen", *argv[4:]]) == 2
     assert "sixteen" in capsys.readouterr().err
+
+
+def test_the_sequential_note_says_why_and_how_to_run_in_parallel(spec_path, tmp_path):
+    lines: list[str] = []
+    _sweep(spec_path, tmp_path, [16, 32], log=lines.append)
+    note = lines[0]
+    assert note.startswith("running 2 points one after another, not in parallel")
+    assert "distorts their timings and energy" in note and "--dask" in note
+    assert lines[-1].startswith("2 points: 2 done, 0 skipped")
+
+
+def test_workers_that_would_share_a_machine_are_warned_about():
+    from carpentry_kit.sweep import NO_WORKERS_NOTE, concurrency_notes
+
+    one_per_node = {"tcp://a:1": {"host": "a", "nthreads": 1}, "tcp://b:1": {"host": "b", "nthreads": 1}}
+    assert concurrency_notes(one_per_node) == []
+    assert concurrency_notes({}) == [NO_WORKERS_NOTE]
+    crowded = {"tcp://a:1": {"host": "a", "nthreads": 4}, "tcp://a:2": {"host": "a", "nthreads": 1}}
+    notes = concurrency_notes(crowded)
+    assert len(notes) == 2
+    assert "tcp://a:1 has 4 threads" in notes[0] and "--nthreads 1" in notes[0]
+    assert notes[1].startswith("2 workers run on host a")
+
+
+@pytest.mark.parametrize("where", ["cli epilog", "module docs"])
+def test_the_documented_slurm_cluster_starts_single_threaded_exclusive_workers(where):
+    """The dask-jobqueue recipe in `carpentry sweep --help` and in the module docs is valid: its
+    SLURMCluster arguments give one single-threaded worker per job on a node of its own."""
+    import re
+    import sys
+
+    from carpentry_kit.cli_explore import SWEEP_EPILOG
+
+    jobqueue = pytest.importorskip("dask_jobqueue")
+    text = SWEEP_EPILOG if where == "cli epilog" else sys.modules["carpentry_kit.sweep"].__doc__
+    arguments = re.search(r"SLURMCluster\((.*?)\)\n", text, re.S).group(1)
+    options = eval(f"dict({arguments})")  # the documented keyword arguments, comments and all
+    with jobqueue.SLURMCluster(**options, scheduler_options={"dashboard_address": None}) as cluster:
+        script = cluster.job_script()
+    assert "#SBATCH --exclusive" in script and "#SBATCH --cpus-per-task=1" in script
+    assert "--nthreads 1" in script and "--nworkers" not in script
