@@ -134,8 +134,8 @@ def short_value(value: Any, width: int = MAX_VALUE_CHARS) -> str:
     """An override value as text for a label: itself when short, else a summary and a hash of the whole.
 
     ``[{"name": "gflops", ...}, {"name": "latency_s", ...}]`` -> ``[gflops, latency_s] #3fa2c1``: a list
-    of named items shows the names, other long values are cut with an ellipsis; the 6-digit hash keeps
-    two different long values apart.
+    of named items shows its names (``[a, b, +3 more]``), a dict its keys, other long values are cut with
+    an ellipsis; the 6-digit hash keeps two different long values apart.
     """
     text = _format_value(value)
     if len(text) <= width:
@@ -146,7 +146,14 @@ def short_value(value: Any, width: int = MAX_VALUE_CHARS) -> str:
 
 def _summary(value: Any, text: str, width: int) -> str:
     if isinstance(value, list) and value and all(isinstance(v, dict) and "name" in v for v in value):
-        return "[" + _clip(", ".join(str(item["name"]) for item in value), width - 2) + "]"
+        names = [str(item["name"]) for item in value]
+        shown = [names[0]]  # as many whole names as fit, then how many more
+        for name in names[1:]:
+            if len(", ".join([*shown, name])) > width - 10:
+                break
+            shown.append(name)
+        more = f", +{len(names) - len(shown)} more" if len(shown) < len(names) else ""
+        return "[" + _clip(", ".join(shown), width - 2) + more + "]"
     if isinstance(value, dict):
         return "{" + _clip(", ".join(str(key) for key in value), width - 2) + "}"
     return _clip(text, width)

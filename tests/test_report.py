@@ -44,8 +44,9 @@ def test_html_is_self_contained_with_every_section(results_dir, tmp_path):
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*['"]?(https?:|//)""", text)  # no external resources
     assert "<link" not in text and "<script" not in text
-    for heading in ("Methods", "System", "Results", "Comparison", "Plots"):
-        assert f">{heading}</h" in text
+    headings = ["Methods", "matmul", "Results", "Comparison", "Plots", "System"]
+    positions = [text.index(f">{heading}</h") for heading in headings]
+    assert positions == sorted(positions)  # results first; the long system description last
     assert "estimated — not a measurement" in text and "synthetic test record" in text
     assert "can&#x27;t allocate memory" in text  # the failed point and its error are reported
     images = re.findall(r"src='data:image/png;base64,([^']+)'", text)
@@ -106,3 +107,39 @@ def test_report_renders_in_chromium_with_every_image(results_dir, tmp_path):
     assert len(widths) >= 4 and all(width > 0 for width in widths)
     assert title == "Benchmark report: matmul"
     assert all(url.startswith(("file:", "data:")) for url in requests)
+
+
+def test_comparison_section_names_the_baseline_and_what_significant_means(results_dir, tmp_path):
+    text = write_report(results_dir, tmp_path / "report.html").read_text(encoding="utf-8")
+    section = text[text.index(">Comparison</h") : text.index(">Plots</h")]
+    assert "baseline <b>size=64</b>" in section
+    assert "<span class='baseline'>baseline</span>" in section
+    assert "<span class='worse'>worse</span>" in section  # size 128: twice the latency
+    assert "does not mean large" in section and "not run-to-run variation" in section
+
+
+def test_long_override_values_are_summarised_and_given_in_full_below(tmp_path):
+    import json
+    import warnings
+
+    metrics = [
+        {"name": name, "kind": "performance", "unit": "s", "goal": "minimize"}
+        for name in ("latency_s", "latency_p50_s", "latency_p90_s", "latency_p99_s")
+    ]
+    records = [
+        make_record({"metrics": chosen, SIZE: 64}, {"latency_s": BASE}) for chosen in (metrics[:1], metrics)
+    ]
+    write_store(tmp_path / "results", records)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. constrained_layout giving up on a huge tick label
+        write_report(tmp_path / "results", tmp_path / "r.html", markdown=tmp_path / "r.md")
+    headings = [line for line in (tmp_path / "r.md").read_text().splitlines() if line.startswith("## ")]
+    assert [h.split(" #")[0] for h in headings] == [
+        "## matmul (metrics=[latency_s]",
+        "## matmul (metrics=[latency_s, +3 more]",
+    ]
+    assert all(len(h) < 80 for h in headings) and len(set(headings)) == 2
+    assert f"Overrides: `metrics` = `{json.dumps(metrics)}`" in (tmp_path / "r.md").read_text()
+    html_text = (tmp_path / "r.html").read_text()
+    assert "Overrides common to every run: task.params.size=64." in html_text
+    assert '"goal": "minimize"' not in html_text.split("<details>")[0]  # long values summarised
