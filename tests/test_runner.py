@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from mlperf_logging.compliance_checker.mlp_parser import parse_file
 
 from carpentry_kit.results import FRAME_COLUMNS, ResultStore, load_results
 from carpentry_kit.runner import run
@@ -88,7 +89,8 @@ def test_every_shipped_example_runs(name, tmp_path):
     assert list(stored.columns[: len(FRAME_COLUMNS)]) == FRAME_COLUMNS
     assert stored["run_id"].unique().tolist() == [result.run_id]
     assert list(result.to_frame().columns) == list(stored.columns)
-    assert (tmp_path / "mllog" / f"{result.run_id}.log").read_text().startswith(":::MLLOG ")
+    log_lines, errors = parse_file(str(tmp_path / "mllog" / f"{result.run_id}.log"), ruleset="6.0.0")
+    assert errors == [] and {"run_start", "run_stop"} <= {line.key for line in log_lines}
     assert "Result is: VALID" in repr(result) and "<table>" in result._repr_html_()
     html = result._repr_html_()
     for part in (
