@@ -376,7 +376,7 @@ def _verdict(is_baseline: bool, ratio: float, low: float, significant: bool, bet
 def significance_note(table: pd.DataFrame) -> str:
     """What the verdicts of a ``compare()`` table mean, and what their intervals leave out."""
     note = (
-        f"ratio = median / baseline median, with its {CONFIDENCE:.0%} bootstrap interval. "
+        f"Ratio: the median divided by the baseline's median, with its {CONFIDENCE:.0%} bootstrap interval. "
         f"'better' or 'worse' (by the metric's goal) only when the interval excludes 1: the difference "
         "is significant, which does not mean large; 'too few samples': fewer than 2 on a side."
     )

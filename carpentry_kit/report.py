@@ -452,6 +452,8 @@ def _num(value: Any, unit: str = "") -> str:
 
 
 def _num_ci(row: Any) -> str:
+    if math.isnan(row["ci_low"]):
+        return "—"
     return _e(f"[{_number(row['ci_low'])}, {_number(row['ci_high'])}]")
 
 
