@@ -146,9 +146,9 @@ def _check_assignment(course_root: Path, assignment: str) -> None:
         )
 
 
-def _nbgrader(*args: str) -> list[str]:
-    """The command line of ``nbgrader ARGS`` started by ``NBGRADER_LAUNCHER``."""
-    return [sys.executable, "-c", NBGRADER_LAUNCHER, *args, "--log-level=WARN"]
+def nbgrader_command(*args: str) -> list[str]:
+    """The command line of ``nbgrader ARGS`` in this Python, started by ``NBGRADER_LAUNCHER``."""
+    return [sys.executable, "-c", NBGRADER_LAUNCHER, *args]
 
 
 # --- releasing -----------------------------------------------------------------------------------------
@@ -412,7 +412,7 @@ def grade_submission(
     """Autograde one submission in a fresh temporary course; copy its autograded notebooks back."""
     with tempfile.TemporaryDirectory(prefix="carpentry-grade-") as tmp:
         course = prepare_course(Path(tmp), course_root, assignment, student, folder, gradebook, limits.cell_s)
-        argv = _nbgrader("autograde", assignment, "--student", student, "--force")
+        argv = nbgrader_command("autograde", assignment, "--student", student, "--force", "--log-level=WARN")
         outcome = run_isolated(argv, course, course_root, limits)
         scores = _read_scores(course, assignment, student)
         _copy_autograded(course, course_root, assignment, student)
