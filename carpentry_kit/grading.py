@@ -42,6 +42,7 @@ NBGRADER_LAUNCHER = (
     "from nbgrader.apps.nbgraderapp import main; sys.exit(main())"
 )
 LEAK_SUFFIXES = {".ipynb", ".html", ".htm", ".md", ".py", ".txt", ".json", ".js", ".tex"}
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Entry|Exit)\b: ")  # a traceback's last line
 CSV_FIELDS = [
     "assignment",
     "student_id",
@@ -423,10 +424,13 @@ def grade_submission(
 
 
 def _last_log_line(log: str, timed_out: bool, limits: Limits) -> str:
+    """One line for the instructor: why nbgrader could not grade the submission."""
     if timed_out:
-        return f"stopped after {limits.wall_s:g} s (wall-clock limit)"
+        return f"stopped after {limits.wall_s:g} s (wall-clock limit; raise it with --timeout)"
     lines = [line.strip() for line in log.splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "nbgrader failed without a message"
+    errors = [line for line in lines if EXCEPTION_LINE.match(line)]
+    reason = (errors or lines or ["no message"])[-1][:300]
+    return f"nbgrader could not grade it ({reason}) — the submission may have damaged its sandbox"
 
 
 def _read_scores(course: Path, assignment: str, student: str) -> dict[tuple[str, str], float] | None:

@@ -105,14 +105,27 @@ def test_output_flood_is_truncated(graded):
     assert (course / "autograded" / "grace" / "lesson01" / "lesson01.ipynb").stat().st_size < 2 * 2**20
 
 
+def _cell_scores(grade) -> dict[str, float]:
+    return {cell.grade_id: cell.score for cell in grade.cells if not cell.manual}
+
+
 def test_edited_and_deleted_test_cells_do_not_help(graded):
     _, grades, _ = graded
-    assert grades["ivan"].auto_score <= FULL - 2
+    # test-gflops (replaced by `pass`) is restored from the source and fails on the wrong gflops;
+    # the deleted test-time-matmul scores zero
+    assert _cell_scores(grades["ivan"]) == {
+        "test-matmul-flop": 1,
+        "test-gflops": 0,
+        "test-time-matmul": 0,
+        "test-first-result": 1,
+    }
 
 
 def test_destructive_submission_touches_nothing_outside_its_sandbox(graded):
     course, grades, before = graded
-    assert grades["heidi"].auto_score <= FULL
+    heidi = grades["heidi"]  # deleted its own sandbox (gradebook included): nbgrader cannot finish
+    assert (heidi.status, heidi.auto_score) == ("failed", 0)
+    assert heidi.error.startswith("nbgrader could not grade it (") and "\n" not in heidi.error
     for path, content in before.items():
         assert path.read_bytes() == content, f"{path} was changed by grading"
     assert grades["alice"].auto_score == FULL
