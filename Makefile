@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip -q --disable-pip-version-check
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test lint exercises book bench browser clean
+.PHONY: venv run test lint exercises book bench browser doctor clean
 
 $(BIN)/carpentry: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ test: $(BIN)/carpentry browser  ## lint, then the whole test suite
 lint: $(BIN)/carpentry
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check carpentry_kit tests benchmarks
+
+book: $(BIN)/carpentry  ## build the Jupyter Book (executes every lesson) into book/_build/html
+	$(BIN)/jupyter-book build -W -n book/
+
+exercises: $(BIN)/carpentry  ## regenerate exercises/ (student versions) from solutions/
+	$(BIN)/carpentry grade --generate
+
+doctor: $(BIN)/carpentry  ## is this machine ready for the workshop?
+	$(BIN)/carpentry doctor
 
 bench: $(BIN)/carpentry  ## the speed and memory targets; figures go in the README
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
