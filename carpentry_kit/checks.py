@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 _UNIT_MARKS = (("(", ")"), ("[", "]"))
+ENERGY_LAYERS = ("device", "node", "system", "application")  # lesson 3's layers, smallest first
 
 
 def _fail(message: str, hint: str = "") -> None:
@@ -175,9 +176,7 @@ def _field(obj: Any, name: str) -> Any:
 
 def check_result_valid(result: Any) -> None:
     """A run result (``RunResult`` or a stored record) completed and is VALID; if not, says why."""
-    if result is None:
-        _fail("the result is None", "assign the value returned by `ck.run(spec)`")
-    result = getattr(result, "record", result)  # a RunResult carries its stored record
+    result = _record(result)
     status = _field(result, "status")
     if status not in (None, "completed"):
         _fail(f"the run's status is {status!r}: {_field(result, 'error')}", "fix the error and run again")
@@ -187,8 +186,53 @@ def check_result_valid(result: Any) -> None:
         _fail(f"the run is {validity}: {reasons}", "change the spec so that the run respects its constraints")
 
 
+def check_run_overrides(result: Any, expected: Mapping[str, Any]) -> None:
+    """A run (``RunResult`` or a stored record) was made with exactly the ``expected`` overrides."""
+    record = _record(result)
+    used = _field(record, "overrides") or {}
+    if dict(used) != dict(expected):
+        _fail(
+            f"the run used the overrides {dict(used)!r} but should use {dict(expected)!r}",
+            f"pass overrides={dict(expected)!r} to `ck.run`",
+        )
+
+
+def check_record_fields(name: str, answer: Any, record: Any, fields: Mapping[str, str]) -> None:
+    """``answer`` is a dict holding, for each ``key: "dotted.path"`` of ``fields``, the value found at that
+    path in the result ``record`` (e.g. ``{"energy_method": "energy.method"}``)."""
+    record = _record(record)
+    if not isinstance(answer, Mapping):
+        _fail(
+            f"`{name}` is a {type(answer).__name__}", f"it should be a dict with the keys {', '.join(fields)}"
+        )
+    for key, path in fields.items():
+        where = "record" + "".join(f"[{part!r}]" for part in path.split("."))
+        expected = _lookup(record, path)
+        if key not in answer:
+            _fail(f"`{name}` has no key {key!r}", f"add it, with the value of {where}")
+        value = answer[key]
+        if value != expected or isinstance(value, bool) != isinstance(expected, bool):
+            _fail(f"`{name}[{key!r}]` is {value!r:.70} but the record says {expected!r:.70}", f"copy {where}")
+
+
+def _record(result: Any) -> Any:
+    """The stored record of a ``RunResult``, or the record itself."""
+    if result is None:
+        _fail("the result is None", "assign the value returned by `ck.run(spec)`")
+    return getattr(result, "record", result)
+
+
+def _lookup(record: Any, path: str) -> Any:
+    """The value at a dotted ``path`` of a record (None where a part is missing)."""
+    value = record
+    for part in path.split("."):
+        value = _field(value, part) if value is not None else None
+    return value
+
+
 def check_energy_honest(reading: Any) -> None:
-    """An energy figure names its method, and an estimate is never presented as a measurement."""
+    """An energy figure names its method and its layer (device, node, system or application), and an
+    estimate is never presented as a measurement."""
     method = _field(reading, "method")
     if not method:
         _fail(
@@ -196,6 +240,10 @@ def check_energy_honest(reading: Any) -> None:
         )
     if method == "estimate" and _field(reading, "measured"):
         _fail("an estimate is marked as measured", "set measured=False: an estimate is not a measurement")
+    layer = _field(reading, "layer")
+    if layer not in ENERGY_LAYERS:
+        what = "has no layer" if layer is None else f"has the layer {layer!r}"
+        _fail(f"the energy figure {what}", f"say what it covers: one of {', '.join(ENERGY_LAYERS)}")
     total = check_number("total_j", _field(reading, "total_j"))
     if total <= 0:
         _fail(f"the energy total is {total} J", "energy over a non-empty window is positive")

@@ -70,11 +70,50 @@ def test_check_spec_valid_lists_each_problem():
 
 
 def test_check_energy_honest_refuses_an_estimate_called_a_measurement():
-    checks.check_energy_honest({"method": "estimate", "measured": False, "total_j": 3.0})
+    estimate = {"method": "estimate", "measured": False, "layer": "device", "total_j": 3.0}
+    checks.check_energy_honest(estimate)
     with pytest.raises(AssertionError, match="estimate is marked as measured"):
-        checks.check_energy_honest({"method": "estimate", "measured": True, "total_j": 3.0})
+        checks.check_energy_honest({**estimate, "measured": True})
     with pytest.raises(AssertionError, match="no method"):
-        checks.check_energy_honest({"measured": False, "total_j": 3.0})
+        checks.check_energy_honest({**estimate, "method": None})
+
+
+def test_check_energy_honest_needs_a_known_layer():
+    from carpentry_kit.energy import make_meter
+
+    with make_meter("estimate").window() as window:
+        sum(range(200_000))
+    checks.check_energy_honest(window.reading)  # a real reading names its layer
+    reading = {"method": "rapl", "measured": True, "total_j": 3.0}
+    with pytest.raises(AssertionError, match="has no layer — say what it covers: one of device, node"):
+        checks.check_energy_honest(reading)
+    with pytest.raises(AssertionError, match="has the layer 'cpu'"):
+        checks.check_energy_honest({**reading, "layer": "cpu"})
+
+
+RECORD = {
+    "spec_hash": "ab12",
+    "validity": "VALID",
+    "overrides": {"task.params.size": 64},
+    "energy": {"method": "estimate", "measured": False},
+}
+FIELDS = {"spec_hash": "spec_hash", "energy_measured": "energy.measured"}
+
+
+def test_check_record_fields_names_the_key_and_where_to_read_it():
+    checks.check_record_fields("p", {"spec_hash": "ab12", "energy_measured": False}, RECORD, FIELDS)
+    with pytest.raises(AssertionError, match=r"`p` has no key 'energy_measured' — .*record\['energy'\]"):
+        checks.check_record_fields("p", {"spec_hash": "ab12"}, RECORD, FIELDS)
+    with pytest.raises(AssertionError, match=r"`p\['energy_measured'\]` is 0 but the record says False"):
+        checks.check_record_fields("p", {"spec_hash": "ab12", "energy_measured": 0}, RECORD, FIELDS)
+    with pytest.raises(AssertionError, match="`p` is a list"):
+        checks.check_record_fields("p", [], RECORD, FIELDS)
+
+
+def test_check_run_overrides_says_what_to_pass():
+    checks.check_run_overrides(RECORD, {"task.params.size": 64})
+    with pytest.raises(AssertionError, match=r"used the overrides \{\} .* pass overrides="):
+        checks.check_run_overrides({**RECORD, "overrides": {}}, {"task.params.size": 64})
 
 
 def test_check_result_valid_gives_the_reasons():
