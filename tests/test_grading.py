@@ -17,7 +17,15 @@ from carpentry_kit.grading_sandbox import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-FULL = 6.0  # autograded points of lesson01
+FULL = 10.0  # autograded points of lesson01
+TESTS = (
+    "test-matmul-flop",
+    "test-gflops",
+    "test-time-matmul",
+    "test-first-result",
+    "test-run-matmul",
+    "test-provenance",
+)
 
 
 def _notebook(kind: str) -> dict:
@@ -35,6 +43,10 @@ def _edit(notebook: dict, grade_id: str, source: str) -> dict:
 def _submissions(course: Path) -> dict[str, dict]:
     solution = _notebook
     wrong_gflops = "def gflops(n, seconds):\n    return matmul_flop(n) / seconds\n"  # forgot 1e9
+    carol = _edit(solution("solution"), "gflops", wrong_gflops)
+    provenance = "".join(next(c for c in carol["cells"] if c.get("id") == "provenance")["source"])
+    # the validity verdict is the record's text (VALID/INVALID), not RunResult.valid (a bool)
+    _edit(carol, "provenance", provenance.replace('record["validity"]', "result.valid"))
     course_files = f"{course}/solutions/lesson01/lesson01.ipynb"
     tampered = _edit(solution("solution"), "gflops", wrong_gflops)
     _edit(tampered, "test-gflops", "pass\n")  # a learner "fixes" a failing test
@@ -42,7 +54,7 @@ def _submissions(course: Path) -> dict[str, dict]:
     return {
         "alice": solution("solution"),
         "bob": solution("release"),
-        "carol": _edit(solution("solution"), "gflops", wrong_gflops),
+        "carol": carol,
         "dave": _edit(
             solution("solution"), "time-matmul", "def time_matmul(n):\n    while True:\n        pass\n"
         ),
@@ -83,20 +95,39 @@ def graded(tmp_path_factory):
 def test_solution_scores_full_and_release_scores_zero(graded):
     _, grades, _ = graded
     assert (grades["alice"].status, grades["alice"].auto_score) == ("graded", FULL)
+    assert _cell_scores(grades["alice"]) == _full()
     assert grades["alice"].auto_max_score == FULL and grades["alice"].manual_max_score == 2
     assert grades["bob"].auto_score == 0
 
 
-def test_realistic_wrong_answer_scores_partial(graded):
+def test_realistic_wrong_answers_score_partial(graded):
     _, grades, _ = graded
-    assert grades["carol"].auto_score == FULL - 2  # only the gflops tests fail
+    # the forgotten 1e9 fails the gflops test, the bool validity the provenance test; nothing else
+    assert _cell_scores(grades["carol"]) == {**_full(), "test-gflops": 0, "test-provenance": 0}
+    assert grades["carol"].auto_score == FULL - 4
+
+
+def test_failed_test_tells_the_learner_what_to_fix(graded):
+    course, _, _ = graded
+    notebook = json.loads((course / "autograded" / "carol" / "lesson01" / "lesson01.ipynb").read_text())
+    cell = next(c for c in notebook["cells"] if c.get("id") == "test-provenance")
+    errors = [o["evalue"] for o in cell["outputs"] if o["output_type"] == "error"]
+    assert errors == [
+        "`provenance['validity']` is True but the record says 'VALID' — copy record['validity']"
+    ]
 
 
 def test_infinite_loop_and_crashes_fail_only_what_they_reach(graded):
     _, grades, _ = graded
-    assert grades["dave"].auto_score == FULL - 2 - 1  # time_matmul and first_result time out
+    # time_matmul and first_result time out; the cells after them still run and score
+    assert _cell_scores(grades["dave"]) == {**_full(), "test-time-matmul": 0, "test-first-result": 0}
     assert grades["erin"].auto_score == 1  # only matmul_flop ran before the kernel died
-    assert grades["frank"].auto_score == FULL - 1  # the kernel was killed in the last task
+    # killed in task 4: the tasks before it keep their points; the restarted kernel has lost the imports
+    # of the set-up cell, so task 4 and the two tasks after it score zero
+    assert _cell_scores(grades["frank"]) == {
+        **_full(),
+        **dict.fromkeys(("test-first-result", "test-run-matmul", "test-provenance"), 0),
+    }
     assert grades["grace"].auto_score == FULL  # megabytes of output are cut, not fatal
 
 
@@ -109,16 +140,22 @@ def _cell_scores(grade) -> dict[str, float]:
     return {cell.grade_id: cell.score for cell in grade.cells if not cell.manual}
 
 
+def _full() -> dict[str, float]:
+    """The score of each test cell of a full-marks submission."""
+    points = {}
+    for cell in _notebook("solution")["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            points[meta["grade_id"]] = meta["points"]
+    assert tuple(points) == TESTS and sum(points.values()) == FULL
+    return points
+
+
 def test_edited_and_deleted_test_cells_do_not_help(graded):
     _, grades, _ = graded
     # test-gflops (replaced by `pass`) is restored from the source and fails on the wrong gflops;
     # the deleted test-time-matmul scores zero
-    assert _cell_scores(grades["ivan"]) == {
-        "test-matmul-flop": 1,
-        "test-gflops": 0,
-        "test-time-matmul": 0,
-        "test-first-result": 1,
-    }
+    assert _cell_scores(grades["ivan"]) == {**_full(), "test-gflops": 0, "test-time-matmul": 0}
 
 
 def test_destructive_submission_touches_nothing_outside_its_sandbox(graded):
@@ -137,12 +174,12 @@ def test_scores_merged_into_course_gradebook_and_csv(graded, tmp_path):
     course, grades, _ = graded
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE_ID) as gb:
         scores = {s.student.id: s.score for s in gb.assignment_submissions("lesson01")}
-    assert scores["alice"] == FULL and scores["carol"] == FULL - 2 and scores["bob"] == 0
+    assert scores["alice"] == FULL and scores["carol"] == FULL - 4 and scores["bob"] == 0
     path = tmp_path / "grades.csv"
     write_csv(grades.values(), path)
     rows = {row["student_id"]: row for row in csv.DictReader(path.open())}
-    assert rows["alice"]["auto_score"] == "6" and rows["alice"]["needs_manual_grade"] == "true"
-    assert rows["carol"]["auto_score"] == "4" and rows["bob"]["max_score"] == "8"
+    assert rows["alice"]["auto_score"] == "10" and rows["alice"]["needs_manual_grade"] == "true"
+    assert rows["carol"]["auto_score"] == "6" and rows["bob"]["max_score"] == "12"
 
 
 def test_cli_rejects_unknown_assignment_in_one_line(capsys):
