@@ -72,10 +72,13 @@ def _graded_cells(notebook: Path) -> int:
 @pytest.mark.parametrize("name", [f"lesson{n:02d}" for n in range(1, 9)])
 def test_nbgrader_validate_passes_every_solution_and_fails_every_untouched_release(name, fresh_release):
     solution = ROOT / "solutions" / name / f"{name}.ipynb"
+    before = set(solution.parent.rglob("*"))
     done = _validate(solution)
     assert done.returncode == 0 and "Success! Your notebook passes all the tests." in done.stdout, (
         f"{solution}: nbgrader validate fails on the solution:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
     )
+    written = sorted(str(p.relative_to(ROOT)) for p in set(solution.parent.rglob("*")) - before)
+    assert not written, f"running {solution.name} wrote files beside it (released with it): {written}"
     release = fresh_release / name / f"{name}.ipynb"
     done = _validate(release)
     failed = f"VALIDATION FAILED ON {_graded_cells(release)} CELL(S)!"
