@@ -9,6 +9,7 @@ errors) and that nbgrader's menu is there; then shuts the server down through it
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -91,7 +92,7 @@ def _shutdown(base: str, token: str, server: subprocess.Popen) -> None:
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_lesson_1_runs_in_jupyterlab_with_nbgrader_extensions(jupyterlab):
+def test_lesson_1_runs_in_jupyterlab_with_nbgrader_extensions(jupyterlab, tmp_path):
     from browser import launch_browser
 
     base, token = jupyterlab
@@ -113,12 +114,22 @@ def test_lesson_1_runs_in_jupyterlab_with_nbgrader_extensions(jupyterlab):
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
         page.goto(f"{base}/lab/tree/{LESSON.name}?token={token}")
         page.wait_for_selector(".jp-Notebook .jp-Cell")
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-DebuggerBugButton")
+        page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle")).wait_for()  # the kernel is ready
         menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
         assert any("nbgrader" in label.lower() for label in menus), f"no nbgrader menu in {menus}"
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-        page.wait_for_selector(".jp-OutputArea-output:has-text('LESSON_SUMMARY')", timeout=RUN_TIMEOUT_MS)
+        page.locator(
+            ".lm-Menu-item:not(.lm-mod-disabled) .lm-Menu-itemLabel", has_text="Run All Cells"
+        ).first.click()
+        try:
+            page.wait_for_selector(
+                ".jp-OutputArea-output:has-text('LESSON_SUMMARY')", state="attached", timeout=RUN_TIMEOUT_MS
+            )
+        except Exception:
+            page.screenshot(path=str(tmp_path / "jupyterlab.png"))
+            raise AssertionError(
+                f"lesson 1 did not finish; see {tmp_path / 'jupyterlab.png'}; {problems}"
+            ) from None
         widths = page.eval_on_selector_all(
             ".jp-OutputArea-output img", "images => images.map(i => i.naturalWidth)"
         )
