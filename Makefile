@@ -31,7 +31,8 @@ lint: $(BIN)/carpentry
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check carpentry_kit tests benchmarks
 
-book: $(BIN)/carpentry  ## build the Jupyter Book (executes every lesson) into book/_build/html
+book: $(BIN)/carpentry  ## build the Jupyter Book into book/_build/html: executes every lesson; a failing cell or any warning fails it
+	$(BIN)/python -m carpentry_kit.curriculum pages --check
 	$(BIN)/jupyter-book build -W -n book/
 
 exercises: $(BIN)/carpentry  ## regenerate exercises/ (student versions) from solutions/
@@ -44,4 +45,4 @@ bench: $(BIN)/carpentry  ## the speed and memory targets; figures go in the READ
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) results book/_build .pytest_cache .ruff_cache
+	rm -rf $(VENV) results lessons/results book/_build .pytest_cache .ruff_cache
