@@ -33,6 +33,7 @@ from carpentry_kit.compare import (
     short_value,
     significance_note,
     varying_keys,
+    varying_overrides,
     with_configurations,
 )
 from carpentry_kit.spec import UsageError
@@ -256,7 +257,7 @@ def _metric_text(metric: dict[str, Any] | None) -> str:
 
 def _comparison_section(rows: pd.DataFrame, records: list[dict[str, Any]]) -> str:
     rows = completed(rows)
-    by = [column for column in override_columns(rows) if rows[column].astype(str).nunique(dropna=False) > 1]
+    by = varying_overrides(rows)
     if not by:
         return ""
     first = min((r for r in records if r["status"] == "completed"), key=lambda r: r["started_at"])
@@ -293,7 +294,7 @@ def _plots_section(rows: pd.DataFrame, records: list[dict[str, Any]]) -> str:
     if rows.empty:
         return "<p>No completed runs: nothing to plot.</p>"
     metrics = list(dict.fromkeys(rows["metric"]))
-    swept = [c for c in override_columns(rows) if rows[c].astype(str).nunique(dropna=False) > 1]
+    swept = varying_overrides(rows)
     configurations = with_configurations(rows, swept)["configuration"].nunique()
     figures: list[tuple[str, Callable[[Any], Any]]] = []
     if configurations <= MAX_BOX_CONFIGURATIONS:
