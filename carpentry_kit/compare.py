@@ -412,10 +412,10 @@ def format_comparison(table: pd.DataFrame) -> str:
             (
                 str(row["configuration"]),
                 str(row["metric"]),
-                f"{_number(row['median'])} {row['unit']}",
-                f"{_number(row['baseline_median'])} {row['unit']}",
-                _number(row["ratio"]),
-                f"[{_number(row['ci_low'])}, {_number(row['ci_high'])}]",
+                f"{format_number(row['median'])} {row['unit']}",
+                f"{format_number(row['baseline_median'])} {row['unit']}",
+                format_number(row["ratio"]),
+                f"[{format_number(row['ci_low'])}, {format_number(row['ci_high'])}]",
                 str(row["verdict"]),
             )
         )
@@ -434,10 +434,11 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else math.nan
 
 
-def _number(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def format_number(value: Any) -> str:
+    """A figure for a table: 4 significant digits, ``n/a`` when missing (None or NaN)."""
+    if _missing(value):
         return "n/a"
-    return f"{value:.4g}"
+    return f"{float(value):.4g}"
 
 
 def _missing(value: Any) -> bool:

@@ -29,6 +29,7 @@ from carpentry_kit.compare import (
     completed,
     configuration_key,
     configuration_label,
+    format_number,
     override_columns,
     short_value,
     significance_note,
@@ -249,9 +250,9 @@ def _metric_text(metric: dict[str, Any] | None) -> str:
     if not metric:
         return "—"
     stats = metric.get("stats") or {}
-    text = _number(metric.get("value"))
+    text = format_number(metric.get("value"))
     if stats.get("n", 0) > 1:
-        text += f" [{_number(stats.get('ci_low'))}, {_number(stats.get('ci_high'))}]"
+        text += f" [{format_number(stats.get('ci_low'))}, {format_number(stats.get('ci_high'))}]"
     return text + (" unstable" if stats.get("unstable") else "")
 
 
@@ -386,7 +387,7 @@ def _markdown_table(records: list[dict[str, Any]]) -> list[str]:
         unit = entries[0].get("unit", "")
         reference = references.get(name)
         reference_text = (
-            f"{_number(reference['value'])} {unit} ({reference.get('system', 'unknown')})"
+            f"{format_number(reference['value'])} {unit} ({reference.get('system', 'unknown')})"
             if reference
             else "unknown"
         )
@@ -398,10 +399,10 @@ def _submitted(entries: list[dict[str, Any]], records: list[dict[str, Any]]) -> 
     import statistics
 
     values = [float(entry["value"]) for entry in entries if entry.get("value") is not None]
-    text = f"{_number(statistics.median(values))} {entries[0].get('unit', '')}" if values else "—"
+    text = f"{format_number(statistics.median(values))} {entries[0].get('unit', '')}" if values else "—"
     if len(entries) == 1 and (entries[0].get("stats") or {}).get("n", 0) > 1:
         stats = entries[0]["stats"]
-        text += f" [{CONFIDENCE:.0%} CI {_number(stats['ci_low'])}, {_number(stats['ci_high'])}]"
+        text += f" [{CONFIDENCE:.0%} CI {format_number(stats['ci_low'])}, {format_number(stats['ci_high'])}]"
     elif len(values) > 1:
         text += f" (median of {len(values)} runs)"
     if entries[0].get("kind") == "energy":
@@ -442,20 +443,14 @@ def _cell(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
-def _number(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return f"{float(value):.4g}"
-
-
 def _num(value: Any, unit: str = "") -> str:
-    return f"<span class='num'>{_e(_number(value))}{' ' + _e(unit) if unit else ''}</span>"
+    return f"<span class='num'>{_e(format_number(value))}{' ' + _e(unit) if unit else ''}</span>"
 
 
 def _num_ci(row: Any) -> str:
     if math.isnan(row["ci_low"]):
         return "—"
-    return _e(f"[{_number(row['ci_low'])}, {_number(row['ci_high'])}]")
+    return _e(f"[{format_number(row['ci_low'])}, {format_number(row['ci_high'])}]")
 
 
 def _e(text: Any) -> str:
