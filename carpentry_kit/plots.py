@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from carpentry_kit.compare import (
     check_metric,
     completed,
+    configuration_key,
     configuration_label,
     configuration_sort_key,
     groups_in_order,
@@ -226,13 +227,13 @@ def energy_components(results: Any, by: list[str] | None = None) -> pd.DataFrame
         energy = record["energy"]
         scale = _per_repeat_scale(energy)
         overrides = record.get("overrides") or {}
-        key = {path: overrides[path] for path in by if path in overrides}
+        key = configuration_key(overrides, [path for path in by if path in overrides])
         for component, joules in (energy.get("components_j") or {"total": energy["total_j"]}).items():
             rows.append(
                 {
                     "benchmark": record.get("benchmark", "unknown"),
-                    "configuration": configuration_label(_json(key)),
-                    "order": configuration_sort_key(_json(key)),
+                    "configuration": configuration_label(key),
+                    "order": configuration_sort_key(key),
                     "run_id": record["run_id"],
                     "component": component,
                     "layer": energy.get("layer", "unknown"),
@@ -414,9 +415,3 @@ def _label_points(ax: Axes, xs: list[float], ys: list[float], labels: list[str])
 
 def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def _json(values: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(values, sort_keys=True, default=str)
