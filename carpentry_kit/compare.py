@@ -344,8 +344,8 @@ def _comparison_row(
         kind=first["kind"],
         unit=first["unit"],
         goal=first["goal"],
-        baseline_median=_median(base_samples),
-        median=_median(samples),
+        baseline_median=median_or_nan(base_samples),
+        median=median_or_nan(samples),
         ratio=ratio,
         ci_low=low,
         ci_high=high,
@@ -395,10 +395,10 @@ def _ratio_interval(
     """Ratio of medians and its bootstrap CI; no CI unless both sides have at least two samples."""
     import numpy as np
 
-    if not samples or not base_samples or _median(base_samples) == 0:
+    if not samples or not base_samples or median_or_nan(base_samples) == 0:
         return math.nan, math.nan, math.nan
     if len(samples) < 2 or len(base_samples) < 2:
-        return _median(samples) / _median(base_samples), math.nan, math.nan
+        return median_or_nan(samples) / median_or_nan(base_samples), math.nan, math.nan
     confidence, resamples, seed = settings
     return bootstrap_ratio_ci(samples, base_samples, np.median, confidence, resamples, seed)
 
@@ -428,7 +428,8 @@ def format_comparison(table: pd.DataFrame) -> str:
     return "\n".join(rendered) + "\n\n" + textwrap.fill(significance_note(table), width=100)
 
 
-def _median(values: list[float]) -> float:
+def median_or_nan(values: list[float]) -> float:
+    """The median of ``values``; NaN when there are none."""
     import statistics
 
     return statistics.median(values) if values else math.nan

@@ -26,6 +26,7 @@ from carpentry_kit.compare import (
     configuration_label,
     configuration_sort_key,
     groups_in_order,
+    median_or_nan,
     pooled_samples,
     resolve_column,
     results_frame,
@@ -334,16 +335,13 @@ def _default_partner(frame: pd.DataFrame, x: str) -> str:
 
 
 def _medians_table(frame: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    import statistics
-
     import pandas as pd
 
     rows = []
     for key, group in groups_in_order(frame):
         row: dict[str, Any] = {"label": configuration_label(key), "estimated": _is_estimate(group)}
         for metric in metrics:
-            samples = pooled_samples(group[group["metric"] == metric])
-            row[metric] = statistics.median(samples) if samples else math.nan
+            row[metric] = median_or_nan(pooled_samples(group[group["metric"] == metric]))
         rows.append(row)
     return pd.DataFrame(rows).dropna(subset=metrics).reset_index(drop=True)
 
