@@ -59,8 +59,7 @@ class Summary:
     @property
     def rel_ci_width(self) -> float:
         """Width of the confidence interval relative to the median (inf when the median is 0)."""
-        width = self.ci_high - self.ci_low
-        return width / abs(self.median) if self.median else (0.0 if width == 0 else math.inf)
+        return _relative(self.ci_high - self.ci_low, self.median)
 
 
 def summarize(samples: Sequence[float], confidence: float = 0.95) -> Summary:
@@ -179,6 +178,7 @@ def _is_unstable(n: int, median: float, mean: float, stdev: float, iqr: float) -
 
 
 def _relative(spread: float, centre: float) -> float:
+    """``spread / |centre|``; 0 when both are 0, inf when only the centre is."""
     if centre == 0:
         return 0.0 if spread == 0 else math.inf
     return spread / abs(centre)
