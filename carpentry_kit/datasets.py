@@ -14,7 +14,6 @@ names the dataset field, what is wrong and how to fix it.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import http.client
 import os
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from carpentry_kit.spec import UsageError
+from carpentry_kit.spec import UsageError, close_match
 
 if TYPE_CHECKING:
     from carpentry_kit.spec_model import Dataset
@@ -103,8 +102,8 @@ def builtin_datasets() -> dict[str, str]:
 def _load_builtin(ds: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     name = ds.source.removeprefix("builtin:")
     if name not in BUILTIN_DATASETS:
-        close = difflib.get_close_matches(name, list(BUILTIN_DATASETS), n=1)
-        hint = f"did you mean 'builtin:{close[0]}'? " if close else ""
+        close = close_match(name, BUILTIN_DATASETS)
+        hint = f"did you mean 'builtin:{close}'? " if close else ""
         raise DatasetError(ds.name, "source", f"no builtin dataset '{name}'", hint + _builtin_list())
     return BUILTIN_DATASETS[name][0](seed)
 

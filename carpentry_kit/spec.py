@@ -16,6 +16,7 @@ import difflib
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -73,11 +74,17 @@ def field_path(loc: Loc) -> str:
     return text
 
 
+def close_match(word: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to ``word`` (a likely misspelling of it), or None when none is close."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """``"did you mean 'x'?"`` when a choice is close to ``word``, else a list of the choices."""
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    close = close_match(word, choices)
     if close:
-        return f"did you mean '{close[0]}'?"
+        return f"did you mean '{close}'?"
     return "allowed: " + ", ".join(choices) if choices else ""
 
 
@@ -491,8 +498,8 @@ def _metric_problems(name: str, info: Any, scenario: Any, metrics: Any) -> list[
             continue
         if metric["name"] not in known:
             message = f"workload '{name}' cannot produce '{metric['name']}' in the {scenario} scenario"
-            close = difflib.get_close_matches(metric["name"], known, n=1, cutoff=0.6)
-            hint = (f"did you mean '{close[0]}'? " if close else "") + "it can produce: " + ", ".join(known)
+            close = close_match(metric["name"], known)
+            hint = (f"did you mean '{close}'? " if close else "") + "it can produce: " + ", ".join(known)
             problems.append((("metrics", index, "name"), message, hint))
             continue
         kind = metric_kind(metric["name"], info.quality_metrics)

@@ -10,14 +10,13 @@ through the entry-point group ``carpentry_kit.workloads`` (``name = "package.mod
 from __future__ import annotations
 
 import abc
-import difflib
 import importlib
 import warnings
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from carpentry_kit.spec import UsageError
+from carpentry_kit.spec import UsageError, close_match
 
 if TYPE_CHECKING:
     from carpentry_kit.datasets import LoadedDataset
@@ -217,8 +216,8 @@ def get_workload(name: str) -> type[Workload]:
     workloads = _all_workloads()
     if name in workloads:
         return workloads[name]
-    close = difflib.get_close_matches(name, list(workloads), n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    close = close_match(name, workloads)
+    hint = f"did you mean '{close}'? " if close else ""
     raise UnknownWorkloadError(f"unknown workload '{name}' — {hint}known: {', '.join(sorted(workloads))}")
 
 
@@ -240,8 +239,8 @@ def _check_params(cls: type[Workload], params: dict[str, Any]) -> list[tuple[str
 
 
 def _unknown_key_message(cls: type[Workload], key: str) -> str:
-    close = difflib.get_close_matches(key, list(cls.defaults), n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    close = close_match(key, cls.defaults)
+    hint = f"did you mean '{close}'? " if close else ""
     return f"'{cls.name}' has no parameter '{key}' — {hint}known: {', '.join(cls.defaults)}"
 
 
