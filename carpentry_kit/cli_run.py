@@ -11,7 +11,9 @@ import argparse
 import sys
 from typing import Any
 
-ENERGY_CHOICES = ("auto", "rapl", "nvml", "codecarbon", "estimate")
+from carpentry_kit.energy.select import METHODS
+
+ENERGY_CHOICES = ("auto", *METHODS)
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
