@@ -170,12 +170,11 @@ class _Run:
         self.work: dict[str, float] = {}
 
     def execute(self) -> RunResult:
-        from carpentry_kit.energy import make_meter
         from carpentry_kit.spec import SpecError
 
         with self.memory, _torch_threads(self.spec.infrastructure.threads):
             workload = self._build_workload()
-            meter = _make_meter(make_meter, self.energy, self.record.device)
+            meter = _make_meter(self.energy, self.record.device)
             self.log = _RunLog(self.store, self.record)
             self.store.begin(self.record)
             try:
@@ -234,8 +233,9 @@ class _Run:
         return RunResult(record.to_dict(), measurement)
 
 
-def _make_meter(make_meter: Any, method: str, device: str) -> Any:
-    from carpentry_kit.energy import EnergyError
+def _make_meter(method: str, device: str) -> Any:
+    """The energy meter for ``--energy method``; a method that cannot work here is bad input."""
+    from carpentry_kit.energy import EnergyError, make_meter
     from carpentry_kit.spec import UsageError
 
     try:
@@ -514,8 +514,9 @@ def _latency_series(m: Measurement) -> dict[str, tuple[list[float], Any]]:
 def _energy_series(m: Measurement) -> dict[str, tuple[list[float], Any]]:
     if not m.energy_per_repeat_j:
         return {}
-    triples = zip(m.energy_per_repeat_j, m.samples, m.repeat_s, strict=False)
-    per_sample = [joules / count for joules, count, _ in triples if count > 0]
+    per_sample = [
+        joules / count for joules, count in zip(m.energy_per_repeat_j, m.samples, strict=False) if count > 0
+    ]
     powers = [
         joules / seconds
         for joules, seconds in zip(m.energy_per_repeat_j, m.repeat_s, strict=False)
@@ -606,12 +607,9 @@ def _quality_reasons(spec: Spec, record: RunRecord, m: Measurement) -> list[str]
                     f"repeat {index + 1} (seed {seed}): {rule} not reached — {shown} after {epochs} epoch{'' if epochs == 1 else 's'}"
                 )
     for metric in spec.metrics:
-        if (
-            metric.kind != "quality"
-            or metric.target is None
-            or m.scenario == "time-to-quality"
-            and metric is target
-        ):
+        if metric.kind != "quality" or metric.target is None:
+            continue
+        if m.scenario == "time-to-quality" and metric is target:  # judged per repeat above
             continue
         value = record.metrics.get(metric.name, {}).get("value")
         rule = QualityTarget.from_metric(metric)
