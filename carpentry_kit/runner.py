@@ -438,14 +438,12 @@ def metric_problems(
     spec: Spec, workload_class: type, work: dict[str, float] | None = None
 ) -> list[tuple[tuple, str, str]]:
     """A problem for every spec metric the run cannot produce, listing the ones it can."""
+    from carpentry_kit.spec import unproducible_metric
+
     scenario = spec.protocol.scenario
     known = producible_metrics(scenario, workload_class, work)
     return [
-        (
-            ("metrics", index, "name"),
-            f"workload '{workload_class.name}' cannot produce '{metric.name}' in the {scenario} scenario",
-            "it can produce: " + ", ".join(known),
-        )
+        (("metrics", index, "name"), *unproducible_metric(workload_class.name, metric.name, scenario, known))
         for index, metric in enumerate(spec.metrics)
         if metric.name not in known
     ]

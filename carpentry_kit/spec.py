@@ -497,10 +497,9 @@ def _metric_problems(name: str, info: Any, scenario: Any, metrics: Any) -> list[
         if not isinstance(metric, dict) or not isinstance(metric.get("name"), str):
             continue
         if metric["name"] not in known:
-            message = f"workload '{name}' cannot produce '{metric['name']}' in the {scenario} scenario"
-            close = close_match(metric["name"], known)
-            hint = (f"did you mean '{close}'? " if close else "") + "it can produce: " + ", ".join(known)
-            problems.append((("metrics", index, "name"), message, hint))
+            problems.append(
+                (("metrics", index, "name"), *unproducible_metric(name, metric["name"], scenario, known))
+            )
             continue
         kind = metric_kind(metric["name"], info.quality_metrics)
         if metric.get("kind") in ("quality", "performance", "energy") and metric["kind"] != kind:
@@ -508,6 +507,14 @@ def _metric_problems(name: str, info: Any, scenario: Any, metrics: Any) -> list[
             message = f"'{metric['name']}' is {article} {kind} metric, not {metric['kind']}"
             problems.append((("metrics", index, "kind"), message, f"write `kind: {kind}`"))
     return problems
+
+
+def unproducible_metric(workload: str, metric: str, scenario: str, known: list[str]) -> tuple[str, str]:
+    """``(message, hint)`` for a metric a run of ``workload`` in ``scenario`` cannot produce; the hint
+    lists the ``known`` ones it can. Shared by validation and the runner's check after setup."""
+    message = f"workload '{workload}' cannot produce '{metric}' in the {scenario} scenario"
+    close = close_match(metric, known)
+    return message, (f"did you mean '{close}'? " if close else "") + "it can produce: " + ", ".join(known)
 
 
 # ------------------------------------------------------------------------------------------ public API
