@@ -313,14 +313,13 @@ class _Context:
 
 
 def _context(spec: Spec, spec_path: str | Path | None) -> _Context:
-    from carpentry_kit.spec import workload_infos
+    from carpentry_kit.workloads import list_workloads
 
-    infos = workload_infos()
     readme = None
     if spec_path is not None:
         folder = Path(spec_path).resolve().parent
         readme = next((path for path in (folder / "README.md", folder / "README") if path.is_file()), None)
-    info = (infos or {}).get(spec.task.workload)
+    info = list_workloads().get(spec.task.workload)
     quality = tuple(info.quality_metrics) if info else ()
     return _Context(runnable=info is not None, readme=readme, quality_metrics=quality)
 

@@ -443,22 +443,15 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0, p.field))
 
 
-def workload_infos() -> dict[str, Any] | None:
-    """Name -> ``WorkloadInfo`` of every registered workload; None while the registry is not installed."""
-    try:
-        from carpentry_kit.workloads import list_workloads
-
-        return list_workloads()
-    except ImportError:  # the registry (or a built-in module of it) is not written yet
-        return None
-
-
 def workload_problems(data: dict[str, Any]) -> list[tuple[Loc, str, str]]:
     """The registry's checks: ``task.workload`` is registered, ``task.params`` are its parameters, and
     ``protocol.scenario`` and every metric (name and kind) are ones it supports. Imports no torch."""
-    task, infos = data.get("task"), workload_infos()
-    if infos is None or not isinstance(task, dict) or not isinstance(task.get("workload"), str):
+    from carpentry_kit.workloads import list_workloads
+
+    task = data.get("task")
+    if not isinstance(task, dict) or not isinstance(task.get("workload"), str):
         return []
+    infos = list_workloads()
     name = task["workload"]
     if name not in infos:
         hint = did_you_mean(name, sorted(infos)) + " (`carpentry workloads` lists them)"
