@@ -24,17 +24,21 @@ SOFTWARE_PACKAGES = ("numpy", "torch", "scikit-learn", "pandas", "codecarbon", "
 _CPU_CACHE_DIR = Path("/sys/devices/system/cpu/cpu0/cache")
 
 
-def _proc_cpuinfo() -> list[dict[str, str]]:
-    """``/proc/cpuinfo`` as one dict per logical CPU (empty where there is no such file)."""
+@functools.lru_cache(maxsize=1)
+def _proc_cpuinfo() -> tuple[dict[str, str], ...]:
+    """``/proc/cpuinfo`` as one dict per logical CPU (empty where there is no such file).
+
+    Read once per process: four fields of ``describe_system`` need it, and on a many-core node it is large.
+    """
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return []
+        return ()
     blocks = []
     for block in text.strip().split("\n\n"):
         fields = (line.split(":", 1) for line in block.splitlines() if ":" in line)
         blocks.append({key.strip(): value.strip() for key, value in fields})
-    return blocks
+    return tuple(blocks)
 
 
 @functools.lru_cache(maxsize=1)
