@@ -6,7 +6,6 @@ import numpy as np
 import torch
 from torch import nn
 
-OPTIMIZERS = ("adam", "sgd")
 SGD_MOMENTUM = 0.9
 
 
