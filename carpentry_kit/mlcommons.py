@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from carpentry_kit.ontology import VOCABULARIES, closest_term
-from carpentry_kit.rating import Rating, rate_spec
-from carpentry_kit.spec import SCHEMA_ID, Problem, SpecError, spec_hash
+from carpentry_kit.rating import CATEGORIES, Rating, rate_spec
+from carpentry_kit.spec import SCHEMA_ID, Problem, SpecError, name_slug, spec_hash
 from carpentry_kit.spec_model import Spec
 
 UNKNOWN = "unknown"
@@ -25,9 +25,7 @@ ENTRY_KEYS: tuple[str, ...] = (
     "focus", "keywords", "summary", "licensing", "task_types", "ai_capability_measured", "metrics", "models",
     "ml_motif", "type", "ml_task", "notes", "contact", "cite", "datasets", "results", "fair", "ratings",
 )  # fmt: skip
-RATING_KEYS: tuple[str, ...] = (
-    "software", "specification", "dataset", "metrics", "reference_solution", "documentation",
-)  # fmt: skip
+RATING_KEYS: tuple[str, ...] = tuple(key for key, _name, _judge in CATEGORIES)  # the `ratings` keys
 
 
 def _or_unknown(value: Any) -> Any:
@@ -155,7 +153,7 @@ def _first_term(value: Any, field: str) -> str | None:
 
 
 def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9._-]+", "-", str(text).lower()).strip("-._") or "imported-benchmark"
+    return name_slug(text, fallback="imported-benchmark")
 
 
 def from_mlcommons_entry(entry: dict[str, Any]) -> dict[str, Any]:

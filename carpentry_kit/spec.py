@@ -330,8 +330,9 @@ def _type_name(value: Any) -> str:
     return names.get(type(value), f"a {type(value).__name__}")
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9._-]+", "-", str(text).lower()).strip("-._") or "my-benchmark"
+def name_slug(text: str, fallback: str = "my-benchmark") -> str:
+    """``text`` made a valid benchmark name (lower case, digits, ``. _ -``); ``fallback`` if nothing is left."""
+    return re.sub(r"[^a-z0-9._-]+", "-", str(text).lower()).strip("-._") or fallback
 
 
 def _translate(error: dict[str, Any]) -> tuple[Loc, str, str]:
@@ -358,7 +359,7 @@ def _translate(error: dict[str, Any]) -> tuple[Loc, str, str]:
         return (
             loc,
             f"{_shown(value)} is not a valid name",
-            f"use lower case, digits, . _ - e.g. '{_slug(value)}'",
+            f"use lower case, digits, . _ - e.g. '{name_slug(value)}'",
         )
     return (loc, *_translate_simple(kind, name, value, ctx, error["msg"]))
 
