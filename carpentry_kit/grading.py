@@ -162,17 +162,19 @@ def generate_exercises(
     normalised to be byte-stable; with ``register`` also record the assignments in the course gradebook."""
     course_root = course_root.resolve()
     release_dir = release_dir or course_root / RELEASE_DIR
+    names = assignments(course_root)
     written = []
     with tempfile.TemporaryDirectory(prefix="carpentry-release-") as tmp:
-        course = _trusted_course(course_root, Path(tmp), assignments(course_root))
-        for assignment in assignments(course_root):
+        course = _trusted_course(course_root, Path(tmp), names)
+        for assignment in names:
             target = release_dir / assignment
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(course / RELEASE_DIR / assignment, target)
             written += [normalise_notebook(nb) for nb in sorted(target.rglob("*.ipynb"))]
         if register:
-            for assignment in assignments(course_root):
-                sync_assignment(_sqlite_url(course), course_db_url(course_root), assignment)
+            db_url = course_db_url(course_root)
+            for assignment in names:
+                sync_assignment(_sqlite_url(course), db_url, assignment)
     return written
 
 
