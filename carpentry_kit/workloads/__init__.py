@@ -14,15 +14,16 @@ import importlib
 import warnings
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
 from carpentry_kit.spec import UsageError, close_match
+from carpentry_kit.spec_model import Scenario
 
 if TYPE_CHECKING:
     from carpentry_kit.datasets import LoadedDataset
 
 ENTRY_POINT_GROUP = "carpentry_kit.workloads"
-SCENARIOS = ("offline", "single-stream", "time-to-quality")
+SCENARIOS: tuple[str, ...] = get_args(Scenario)  # the spec format's scenarios, in its order
 _BUILTIN_MODULES = ("matmul", "mlp", "heat")
 
 
