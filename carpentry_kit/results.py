@@ -43,7 +43,8 @@ KILLED_REASON = "the process running it ended before the run finished (killed, o
 # version -> function turning a record of that version into one of the next version
 _UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
-FRAME_COLUMNS = [
+# Columns copied from the record's own fields, then the energy and per-metric columns.
+RECORD_COLUMNS = [
     "run_id",
     "benchmark",
     "spec_hash",
@@ -52,6 +53,9 @@ FRAME_COLUMNS = [
     "started_at",
     "scenario",
     "device",
+]
+FRAME_COLUMNS = [
+    *RECORD_COLUMNS,
     "energy_method",
     "energy_measured",
     "metric",
@@ -288,7 +292,7 @@ def _record_rows(
     record: dict[str, Any], override_paths: list[str], samples: bool
 ) -> Iterator[dict[str, Any]]:
     energy = record.get("energy") or {}
-    shared = {key: record.get(key) for key in FRAME_COLUMNS[:8]}
+    shared = {key: record.get(key) for key in RECORD_COLUMNS}
     shared["energy_method"] = energy.get("method")
     shared["energy_measured"] = energy.get("measured")
     overrides = record.get("overrides", {})
