@@ -36,6 +36,8 @@ c.NbGraderApp.logfile = ""
 """
 CELL_TIMEOUT_CONFIG = "c.Execute.timeout = {0}\nc.ExecutePreprocessor.timeout = {0}\n"
 MAX_OUTPUT_CHARS = 20_000
+# every unshare run (the trial and the sandbox): a forked child, killed with unshare, private mounts
+UNSHARE_FLAGS = ("--fork", "--kill-child", "--propagation", "private")
 
 
 @dataclass(frozen=True)
@@ -158,32 +160,25 @@ def _isolation_prefix(course_root: Path, workdir: Path) -> tuple[list[str], list
     options = _namespaces_available()
     if not options:
         return [], ["rlimits", "tempdir"]
-    script = _namespace_script(course_root, workdir)
-    prefix = ["unshare", *options, "--fork", "--kill-child", "--propagation", "private", "sh", "-c", script]
-    return [*prefix, "sandbox"], ["rlimits", "tempdir", "namespaces", "read-only-fs", "no-network", "no-caps"]
+    prefix = _unshare_command(options, _namespace_script(course_root, workdir), "sandbox")
+    return prefix, ["rlimits", "tempdir", "namespaces", "read-only-fs", "no-network", "no-caps"]
+
+
+def _unshare_command(options: tuple[str, ...], script: str, name: str) -> list[str]:
+    """``unshare`` running ``script`` (as ``$0`` ``name``) in new namespaces; the command follows as ``$@``."""
+    return ["unshare", *options, *UNSHARE_FLAGS, "sh", "-c", script, name]
 
 
 @cache
 def _namespaces_available() -> tuple[str, ...]:
-    """The ``unshare`` options that work here (a trial run of the real script), or () when not allowed."""
+    """The ``unshare`` options that work here (a trial run of the real command), or () when not allowed."""
     if not (shutil.which("unshare") and shutil.which("setpriv") and shutil.which("ip")):
         return ()
     user = () if os.geteuid() == 0 else ("--user", "--map-root-user")
     options = ("--mount", "--pid", "--net", *user)
     with tempfile.TemporaryDirectory(prefix="carpentry-trial-") as trial:
         script = _namespace_script(Path(trial) / "course", Path(trial))
-        argv = [
-            "unshare",
-            *options,
-            "--fork",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            "trial",
-            "true",
-        ]
+        argv = [*_unshare_command(options, script, "trial"), "true"]
         try:
             done = subprocess.run(argv, capture_output=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired):
