@@ -437,7 +437,7 @@ def _last_log_line(log: str, timed_out: bool, limits: Limits) -> str:
 
 def _read_scores(course: Path, assignment: str, student: str) -> dict[tuple[str, str], float] | None:
     """Auto scores from the temporary gradebook (a copy, read only if it is a plain file), or None."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook
 
     database = course / "gradebook.db"
     if database.is_symlink() or not database.is_file():
@@ -454,7 +454,7 @@ def _read_scores(course: Path, assignment: str, student: str) -> dict[tuple[str,
                     for grade in nb.grades
                     if grade.auto_score is not None
                 }
-        except (MissingEntry, Exception):  # noqa: BLE001 - a damaged gradebook means no scores
+        except Exception:  # noqa: BLE001 - a missing entry or a damaged gradebook means no scores
             return None
 
 
