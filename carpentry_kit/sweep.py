@@ -47,6 +47,7 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -391,9 +392,7 @@ def concurrency_notes(workers: dict[str, dict[str, Any]]) -> list[str]:
         for address, info in workers.items()
         if info.get("nthreads", 1) > 1
     ]
-    hosts: dict[str, int] = {}
-    for info in workers.values():
-        hosts[str(info.get("host", "?"))] = hosts.get(str(info.get("host", "?")), 0) + 1
+    hosts = Counter(str(info.get("host", "?")) for info in workers.values())
     notes += [
         SHARED_HOST_NOTE.format(workers=_count(n, "worker"), host=host) for host, n in hosts.items() if n > 1
     ]
