@@ -127,8 +127,8 @@ def plot_tradeoff(
 
     A point is on the front when no other configuration is at least as good on both metrics and better on
     one, where "good" follows each metric's goal. Points are labelled with their configuration (only the
-    front's when there are more than ``MAX_LABELLED_POINTS``). ``y`` defaults to the first quality metric, else the first
-    performance metric other than ``x``.
+    front's when there are more than ``MAX_LABELLED_POINTS``). ``y`` defaults to the first quality metric
+    other than ``x``, else the first performance metric, else the first energy metric.
     """
     frame = completed(results_frame(results))
     check_metric(frame, x)
