@@ -44,6 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_set_option(parser: argparse.ArgumentParser, what: str = "override a field") -> None:
+    """The ``--set PATH=VALUE`` option every spec-reading command shares; values land in ``args.overrides``."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help=f"{what} (repeatable); VALUE is YAML, e.g. --set task.params.size=512",
+    )
+
+
 def _command_module(name: str):
     return importlib.import_module(COMMANDS[name][0])
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from carpentry_kit.cli import add_set_option
+
 EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT = 0, 1, 2
 
 SWEEP_EPILOG = """\
@@ -53,9 +55,7 @@ def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH=V1,V2,...",
         help="a swept field and its values (YAML), e.g. task.params.size=64,128; repeat for more fields",
     )
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="PATH=VALUE", help="fix a field for every point"
-    )
+    add_set_option(parser, "fix a field for every point")
     parser.add_argument("--out", metavar="DIR", help="results directory (default: the spec's results.dir)")
     parser.add_argument("--repeats", type=int, metavar="N", help="timed repeats per point (protocol.repeats)")
     parser.add_argument(
@@ -121,7 +121,7 @@ def _sweep(args: argparse.Namespace) -> int:
     result = sweep(
         args.spec,
         parse_grid(args.grid),
-        overrides=parse_overrides(args.set),
+        overrides=parse_overrides(args.overrides),
         out=args.out,
         repeats=args.repeats,
         energy=args.energy,

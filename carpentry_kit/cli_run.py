@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any
 
+from carpentry_kit.cli import add_set_option
 from carpentry_kit.energy.select import METHODS
 
 ENERGY_CHOICES = ("auto", *METHODS)
@@ -20,14 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     if name == "workloads":
         return
     parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML) to run")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a spec field, e.g. --set task.params.size=512 (repeatable)",
-    )
+    add_set_option(parser)
     parser.add_argument(
         "--energy", choices=ENERGY_CHOICES, default="auto", help="energy method (default: auto)"
     )

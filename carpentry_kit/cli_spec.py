@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from carpentry_kit.cli import add_set_option
+
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 SCHEMA_HELP = """\
@@ -83,13 +85,7 @@ def _new_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _validate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("specs", nargs="+", metavar="SPEC", help="spec files to check")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a field (repeatable); VALUE is YAML, e.g. task.params.size=512",
-    )
+    add_set_option(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="print problems only, no OK lines")
 
 
@@ -165,7 +161,7 @@ def _write(text: str, output: str | None, force: bool = True) -> None:
 def _validate(args: argparse.Namespace) -> int:
     from carpentry_kit.spec import SpecError, load_spec, parse_overrides, spec_hash
 
-    overrides = parse_overrides(args.set)
+    overrides = parse_overrides(args.overrides)
     failed = 0
     for path in args.specs:
         try:
