@@ -412,8 +412,8 @@ def format_comparison(table: pd.DataFrame) -> str:
             (
                 str(row["configuration"]),
                 str(row["metric"]),
-                f"{format_number(row['median'])} {row['unit']}",
-                f"{format_number(row['baseline_median'])} {row['unit']}",
+                format_quantity(row["median"], row["unit"]),
+                format_quantity(row["baseline_median"], row["unit"]),
                 format_number(row["ratio"]),
                 f"[{format_number(row['ci_low'])}, {format_number(row['ci_high'])}]",
                 str(row["verdict"]),
@@ -440,6 +440,21 @@ def format_number(value: Any) -> str:
     if _missing(value):
         return "n/a"
     return f"{float(value):.4g}"
+
+
+SI_UNITS = ("s", "J", "W")  # shown with SI prefixes (586.6 nJ, 12.5 ms) instead of 5.866e-07
+_SI_PREFIXES = {-12: "p", -9: "n", -6: "µ", -3: "m", 0: "", 3: "k", 6: "M", 9: "G"}
+
+
+def format_quantity(value: Any, unit: str) -> str:
+    """A figure with its unit: SI-prefixed for seconds, joules and watts (``586.6 nJ``), else ``4.2 GFLOP/s``."""
+    if _missing(value):
+        return "n/a"
+    number = float(value)
+    if unit in SI_UNITS and number != 0 and math.isfinite(number):
+        exponent = max(-12, min(9, 3 * math.floor(math.log10(abs(number)) / 3)))
+        return f"{number / 10**exponent:.4g} {_SI_PREFIXES[exponent]}{unit}"
+    return f"{number:.4g} {unit}".rstrip()
 
 
 def _missing(value: Any) -> bool:

@@ -25,11 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.compare import (
     CONFIDENCE,
+    SI_UNITS,
     compare,
     completed,
     configuration_key,
     configuration_label,
     format_number,
+    format_quantity,
     override_columns,
     short_value,
     significance_note,
@@ -249,10 +251,12 @@ def _energy_text(record: dict[str, Any], energy: dict[str, Any]) -> str:
 def _metric_text(metric: dict[str, Any] | None) -> str:
     if not metric:
         return "—"
-    stats = metric.get("stats") or {}
-    text = format_number(metric.get("value"))
+    stats, unit = metric.get("stats") or {}, _si_unit(metric.get("unit", ""))
+    text = format_quantity(metric.get("value"), unit)
     if stats.get("n", 0) > 1:
-        text += f" [{format_number(stats.get('ci_low'))}, {format_number(stats.get('ci_high'))}]"
+        text += (
+            f" [{format_quantity(stats.get('ci_low'), unit)}, {format_quantity(stats.get('ci_high'), unit)}]"
+        )
     return text + (" unstable" if stats.get("unstable") else "")
 
 
@@ -387,7 +391,7 @@ def _markdown_table(records: list[dict[str, Any]]) -> list[str]:
         unit = entries[0].get("unit", "")
         reference = references.get(name)
         reference_text = (
-            f"{format_number(reference['value'])} {unit} ({reference.get('system', 'unknown')})"
+            f"{format_quantity(reference['value'], unit)} ({reference.get('system', 'unknown')})"
             if reference
             else "unknown"
         )
@@ -399,10 +403,12 @@ def _submitted(entries: list[dict[str, Any]], records: list[dict[str, Any]]) -> 
     import statistics
 
     values = [float(entry["value"]) for entry in entries if entry.get("value") is not None]
-    text = f"{format_number(statistics.median(values))} {entries[0].get('unit', '')}" if values else "—"
+    unit = entries[0].get("unit", "")
+    text = format_quantity(statistics.median(values), unit) if values else "—"
     if len(entries) == 1 and (entries[0].get("stats") or {}).get("n", 0) > 1:
         stats = entries[0]["stats"]
-        text += f" [{CONFIDENCE:.0%} CI {format_number(stats['ci_low'])}, {format_number(stats['ci_high'])}]"
+        low, high = format_quantity(stats["ci_low"], unit), format_quantity(stats["ci_high"], unit)
+        text += f" [{CONFIDENCE:.0%} CI {low}, {high}]"
     elif len(values) > 1:
         text += f" (median of {len(values)} runs)"
     if entries[0].get("kind") == "energy":
@@ -444,7 +450,12 @@ def _cell(value: Any) -> str:
 
 
 def _num(value: Any, unit: str = "") -> str:
-    return f"<span class='num'>{_e(format_number(value))}{' ' + _e(unit) if unit else ''}</span>"
+    return f"<span class='num'>{_e(format_quantity(value, unit))}</span>"
+
+
+def _si_unit(unit: str) -> str:
+    """The unit to print inside a results-table cell: only SI-prefixed ones (the header names the others)."""
+    return unit if unit in SI_UNITS else ""
 
 
 def _num_ci(row: Any) -> str:

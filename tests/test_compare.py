@@ -187,3 +187,14 @@ def test_compare_command_prints_a_table(tmp_path, capsys):
     assert main(["compare", str(directory), "--baseline", "size=999"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "available values: 256, 512" in error
+
+
+def test_format_quantity_uses_si_prefixes_for_seconds_joules_and_watts():
+    from carpentry_kit.compare import format_quantity
+
+    assert format_quantity(5.866e-07, "J") == "586.6 nJ"
+    assert format_quantity(0.0125, "s") == "12.5 ms"
+    assert format_quantity(21.6, "W") == "21.6 W"
+    assert format_quantity(93.25, "GFLOP/s") == "93.25 GFLOP/s"
+    assert format_quantity(0.9195, "") == "0.9195"
+    assert format_quantity(float("nan"), "s") == "n/a"
