@@ -435,6 +435,11 @@ def median_or_nan(values: list[float]) -> float:
     return statistics.median(values) if values else math.nan
 
 
+def count_noun(n: int, noun: str) -> str:
+    """``1 run``, ``3 runs``: a count with its noun, plural when not one."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def format_number(value: Any) -> str:
     """A figure for a table: 4 significant digits, ``n/a`` when missing (None or NaN)."""
     if _missing(value):

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from carpentry_kit.compare import count_noun
 from carpentry_kit.spec import SpecError, UsageError
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ class SweepResult:
 
     def summary(self) -> str:
         return (
-            f"{_count(len(self.points), 'point')}: {len(self.done)} done, {len(self.skipped)} skipped "
+            f"{count_noun(len(self.points), 'point')}: {len(self.done)} done, {len(self.skipped)} skipped "
             f"(already completed), {len(self.failed)} failed — results in {self.out}"
         )
 
@@ -207,7 +208,7 @@ def sweep(
     except KeyboardInterrupt as interrupt:  # keep the interrupted run's record; a re-run resumes
         for record in getattr(interrupt, "records", []):
             _store(store, dict(record, spec_path=spec_path), None)
-        say(f"interrupted — {_count(len(result.done), 'point')} done; run the same sweep again to resume")
+        say(f"interrupted — {count_noun(len(result.done), 'point')} done; run the same sweep again to resume")
         raise
     result.records = [by_hash[p.spec_hash] for p in points if p.spec_hash in by_hash]
     say(result.summary())
@@ -291,7 +292,7 @@ def _run_points(
     if not points:
         return iter(())
     if dask is None and not dask_local:
-        say(SEQUENTIAL_NOTE.format(points=_count(len(points), "point")))
+        say(SEQUENTIAL_NOTE.format(points=count_noun(len(points), "point")))
         return ((point, *run_point(job, point.overrides)) for point in points)
     return _run_on_dask(points, job, dask, dask_local, say)
 
@@ -358,13 +359,15 @@ def _run_on_dask(
     elif dask is not None:
         client, owned = Client(dask, timeout="30s"), True
     else:
-        say(LOCAL_CLUSTER_NOTE.format(workers=_count(dask_local or 0, "local Dask worker")))
+        say(LOCAL_CLUSTER_NOTE.format(workers=count_noun(dask_local or 0, "local Dask worker")))
         cluster = LocalCluster(
             n_workers=dask_local, threads_per_worker=1, processes=True, dashboard_address=None
         )
         client, owned = Client(cluster), True
     try:
-        say(f"running {_count(len(points), 'point')} as Dask tasks (scheduler {client.scheduler.address})")
+        say(
+            f"running {count_noun(len(points), 'point')} as Dask tasks (scheduler {client.scheduler.address})"
+        )
         if cluster is None:
             for note in concurrency_notes(client.scheduler_info().get("workers", {})):
                 say(note)
@@ -394,13 +397,11 @@ def concurrency_notes(workers: dict[str, dict[str, Any]]) -> list[str]:
     ]
     hosts = Counter(str(info.get("host", "?")) for info in workers.values())
     notes += [
-        SHARED_HOST_NOTE.format(workers=_count(n, "worker"), host=host) for host, n in hosts.items() if n > 1
+        SHARED_HOST_NOTE.format(workers=count_noun(n, "worker"), host=host)
+        for host, n in hosts.items()
+        if n > 1
     ]
     return notes
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _task_outcome(future: Any, job: _Job, point: _Point) -> tuple[dict[str, Any], str | None]:
