@@ -32,7 +32,7 @@ lint: $(BIN)/carpentry
 	$(BIN)/ruff format --check carpentry_kit tests benchmarks
 
 book: $(BIN)/carpentry  ## build the Jupyter Book into book/_build/html: executes every lesson; a failing cell or any warning fails it
-	$(BIN)/python -m carpentry_kit.curriculum pages --check
+	$(BIN)/python -m carpentry_kit.teaching.curriculum pages --check
 	$(BIN)/jupyter-book build -W -n book/
 
 exercises: $(BIN)/carpentry  ## regenerate exercises/ (student versions) from solutions/

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from figures import print_figures, verdict
 
-from carpentry_kit.grading import assignments, grade_assignment
+from carpentry_kit.teaching.grading import assignments, grade_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
 MEAN_TARGET_S = 10.0

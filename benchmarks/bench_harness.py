@@ -13,8 +13,8 @@ from typing import Any
 
 from figures import print_figures, verdict
 
-from carpentry_kit.harness import Harness
-from carpentry_kit.spec_model import Protocol
+from carpentry_kit.measure.harness import Harness
+from carpentry_kit.spec.model import Protocol
 from carpentry_kit.workloads import Workload
 
 TARGET_US = 50.0

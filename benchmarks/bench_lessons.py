@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-book", action="store_true", help="do not time the book build")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from carpentry_kit.curriculum import lesson_paths
+    from carpentry_kit.teaching.curriculum import lesson_paths
 
     lessons = [path.resolve() for path in args.lessons] or lesson_paths(ROOT / "lessons")
     print(f"{'what':<40} {'wall s':>8} {'target':>7} {'peak GiB':>9} {'target':>7}  result")

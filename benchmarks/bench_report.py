@@ -15,8 +15,8 @@ from pathlib import Path
 
 from figures import print_figures, verdict
 
-from carpentry_kit.spec import example_spec_path
-from carpentry_kit.sweep import sweep
+from carpentry_kit.explore.sweep import sweep
+from carpentry_kit.spec.load import example_spec_path
 
 TARGET_S = 5.0
 GRID = {"task.params.multiplies": [1, 2, 3, 4, 5], "task.seed": list(range(20))}  # 100 points
@@ -31,7 +31,7 @@ def main() -> int:
             example_spec_path("matmul"), GRID, overrides=FIXED, out=out, energy="estimate", log=None
         )
         generate_s = time.perf_counter() - started
-        from carpentry_kit.report import write_report
+        from carpentry_kit.explore.report import write_report
 
         started = time.perf_counter()
         html = write_report(out, Path(scratch) / "report.html", markdown=Path(scratch) / "results.md")

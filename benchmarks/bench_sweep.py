@@ -17,11 +17,11 @@ from typing import Any
 
 from figures import print_figures, verdict
 
-import carpentry_kit.runner as runner
-from carpentry_kit.spec import example_spec_path
-from carpentry_kit.sweep import sweep
+import carpentry_kit.measure.runner as runner
+from carpentry_kit.explore.sweep import sweep
+from carpentry_kit.spec.load import example_spec_path
 
-sweep_module = importlib.import_module("carpentry_kit.sweep")  # the module, not the public function
+sweep_module = importlib.import_module("carpentry_kit.explore.sweep")  # the module, not the public function
 
 TARGET_MS = 50.0
 GRID = {"task.params.size": [8, 16], "task.seed": list(range(10))}  # 20 points

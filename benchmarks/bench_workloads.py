@@ -11,9 +11,9 @@ import resource
 import sys
 import time
 
-from carpentry_kit.datasets import load_dataset
-from carpentry_kit.harness import Harness, QualityTarget
-from carpentry_kit.spec import example_names, example_spec_path, load_spec
+from carpentry_kit.data.datasets import load_dataset
+from carpentry_kit.measure.harness import Harness, QualityTarget
+from carpentry_kit.spec.load import example_names, example_spec_path, load_spec
 from carpentry_kit.workloads import get_workload
 
 TARGET_S = 10.0

@@ -15,81 +15,76 @@ matplotlib or codecarbon until a function that needs them is called)::
 from __future__ import annotations
 
 import importlib
-import sys
-import types
+from importlib.metadata import version as _metadata_version
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = _metadata_version("carpentry-kit")
 
 # public name -> module that defines it
 _API: dict[str, str] = {
+    # errors (every stage raises these)
+    "Problem": "carpentry_kit.errors",
+    "SpecError": "carpentry_kit.errors",
+    "UsageError": "carpentry_kit.errors",
     # spec
-    "Spec": "carpentry_kit.spec_model",
-    "SpecError": "carpentry_kit.spec",
-    "load_spec": "carpentry_kit.spec",
-    "check_spec": "carpentry_kit.spec",
-    "spec_hash": "carpentry_kit.spec",
-    "canonical_spec": "carpentry_kit.spec",
-    "rate_spec": "carpentry_kit.rating",
-    "to_mlcommons_entry": "carpentry_kit.mlcommons",
-    "from_mlcommons_entry": "carpentry_kit.mlcommons",
-    "example_spec_path": "carpentry_kit.spec",
-    "example_names": "carpentry_kit.spec",
-    "apply_overrides": "carpentry_kit.spec",
-    "parse_overrides": "carpentry_kit.spec",
-    "json_schema": "carpentry_kit.spec",
-    "Problem": "carpentry_kit.spec",
-    "UsageError": "carpentry_kit.spec",
-    "Rating": "carpentry_kit.rating",
-    # run
-    "run": "carpentry_kit.runner",
-    "RunResult": "carpentry_kit.runner",
+    "Spec": "carpentry_kit.spec.model",
+    "load_spec": "carpentry_kit.spec.load",
+    "check_spec": "carpentry_kit.spec.load",
+    "spec_hash": "carpentry_kit.spec.model",
+    "canonical_spec": "carpentry_kit.spec.model",
+    "apply_overrides": "carpentry_kit.spec.load",
+    "parse_overrides": "carpentry_kit.spec.load",
+    "example_spec_path": "carpentry_kit.spec.load",
+    "example_names": "carpentry_kit.spec.load",
+    "json_schema": "carpentry_kit.spec.schema",
+    "rate_spec": "carpentry_kit.spec.rating",
+    "Rating": "carpentry_kit.spec.rating",
+    "to_mlcommons_entry": "carpentry_kit.spec.mlcommons",
+    "from_mlcommons_entry": "carpentry_kit.spec.mlcommons",
+    # measure
+    "run": "carpentry_kit.measure.runner",
+    "RunResult": "carpentry_kit.measure.runner",
+    "RunInterrupted": "carpentry_kit.measure.runner",
     "summarize": "carpentry_kit.stats",
+    "describe_system": "carpentry_kit.system",
+    "software_versions": "carpentry_kit.system",
     "make_meter": "carpentry_kit.energy",
     "energy_methods": "carpentry_kit.energy",
     "EnergyReading": "carpentry_kit.energy",
+    "EnergyError": "carpentry_kit.energy",
     "carbon_estimate": "carpentry_kit.energy",
-    "describe_system": "carpentry_kit.system",
-    "software_versions": "carpentry_kit.system",
     "Workload": "carpentry_kit.workloads",
     "register_workload": "carpentry_kit.workloads",
     "get_workload": "carpentry_kit.workloads",
     "list_workloads": "carpentry_kit.workloads",
-    "load_dataset": "carpentry_kit.datasets",
+    "load_dataset": "carpentry_kit.data.datasets",
+    "DatasetError": "carpentry_kit.data.datasets",
     # results
-    "load_results": "carpentry_kit.results",
-    "ResultStore": "carpentry_kit.results",
-    "MLLogger": "carpentry_kit.mllog",
-    # explore and report
-    "sweep": "carpentry_kit.sweep",
-    "SweepResult": "carpentry_kit.sweep",
-    "compare": "carpentry_kit.compare",
-    "write_report": "carpentry_kit.report",
+    "load_results": "carpentry_kit.results.frame",
+    "ResultStore": "carpentry_kit.results.store",
+    "MLLogger": "carpentry_kit.results.mllog",
+    # explore
+    "sweep": "carpentry_kit.explore.sweep",
+    "SweepResult": "carpentry_kit.explore.sweep",
+    "compare": "carpentry_kit.explore.compare",
+    "write_report": "carpentry_kit.explore.report",
 }
+# public name -> module that *is* the value (``from carpentry_kit import plots``)
+_MODULES: dict[str, str] = {"plots": "carpentry_kit.explore.plots"}
 
-__all__ = sorted(_API)
+__all__ = sorted([*_API, *_MODULES])
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _API:
+    if name in _MODULES:
+        value = importlib.import_module(_MODULES[name])
+    elif name in _API:
+        value = getattr(importlib.import_module(_API[name]), name)
+    else:
         raise AttributeError(f"module 'carpentry_kit' has no attribute '{name}'")
-    value = getattr(importlib.import_module(_API[name]), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
-
-
-class _PublicAPIModule(types.ModuleType):
-    """The package module: importing a submodule named like a public function (``carpentry_kit.compare``,
-    ``carpentry_kit.sweep``) must not replace that function with the submodule."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _API and isinstance(value, types.ModuleType):
-            return  # the submodule stays reachable in sys.modules and via `from carpentry_kit.x import y`
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _PublicAPIModule
+    return sorted(set(globals()) | set(__all__))

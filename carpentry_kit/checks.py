@@ -133,7 +133,7 @@ def check_plot_labelled(ax_or_fig: Any) -> None:
 def check_spec_valid(path_or_spec: Any) -> Any:
     """A spec (a YAML path, a dict or a ``Spec``) validates; returns the ``Spec``. Each problem is
     reported as ``FILE:LINE: field: what is wrong — how to fix it``."""
-    from carpentry_kit.spec_model import Spec
+    from carpentry_kit.spec.model import Spec
 
     if isinstance(path_or_spec, Spec):
         return path_or_spec
@@ -145,7 +145,8 @@ def check_spec_valid(path_or_spec: Any) -> Any:
 
 
 def _load_spec_file(path: Path) -> Any:
-    from carpentry_kit.spec import SpecError, load_spec
+    from carpentry_kit.errors import SpecError
+    from carpentry_kit.spec.load import load_spec
 
     if not path.is_file():
         _fail(f"the spec file {str(path)!r} does not exist", "write it first (check the file name)")
@@ -158,7 +159,7 @@ def _load_spec_file(path: Path) -> Any:
 def _validate_spec_dict(spec: Mapping[str, Any]) -> Any:
     from pydantic import ValidationError
 
-    from carpentry_kit.spec_model import Spec
+    from carpentry_kit.spec.model import Spec
 
     try:
         return Spec.model_validate(dict(spec))

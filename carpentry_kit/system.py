@@ -195,9 +195,9 @@ def software_versions() -> dict[str, str]:
 
     Keys are distribution names (``scikit-learn``); read from package metadata, nothing is imported.
     """
-    from carpentry_kit import __version__
+    from importlib.metadata import version
 
-    versions = {"python": platform.python_version(), "carpentry_kit": __version__}
+    versions = {"python": platform.python_version(), "carpentry_kit": version("carpentry-kit")}
     for package in SOFTWARE_PACKAGES:
         try:
             versions[package] = metadata.version(package)

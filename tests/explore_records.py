@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from carpentry_kit.results import ResultStore, RunRecord
+from carpentry_kit.results.record import RunRecord
+from carpentry_kit.results.store import ResultStore
 from carpentry_kit.stats import summarize
 
 METRICS = {

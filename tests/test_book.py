@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from carpentry_kit import curriculum
+from carpentry_kit.teaching import curriculum
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -30,7 +30,7 @@ def test_spec_reference_is_generated_and_up_to_date():
 
 
 def test_spec_reference_covers_every_section_and_field():
-    from carpentry_kit.spec_model import Protocol, Spec
+    from carpentry_kit.spec.model import Protocol, Spec
 
     page = curriculum.spec_reference_markdown()
     for name in [*Spec.model_fields, *Protocol.model_fields]:
@@ -39,7 +39,7 @@ def test_spec_reference_covers_every_section_and_field():
 
 
 def test_cli_reference_is_generated_and_up_to_date():
-    from carpentry_kit.cli import COMMANDS
+    from carpentry_kit.cli.main import COMMANDS
 
     page = (ROOT / curriculum.CLI_REFERENCE_FILE).read_text(encoding="utf-8")
     assert "This page is generated" in page

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from carpentry_kit.cli import main
-from carpentry_kit.results import ResultStore, RunRecord
+from carpentry_kit.cli.main import main
+from carpentry_kit.results.record import RunRecord
+from carpentry_kit.results.store import ResultStore
 
 MATMUL = "carpentry_kit/examples/matmul.yaml"
 QUICK = ["--set", "task.params.size=32", "--set", "protocol.min_duration_s=0", "--repeats", "3"]

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from carpentry_kit.cli import main
-from carpentry_kit.spec import check_spec, example_spec_path
+from carpentry_kit.cli.main import main
+from carpentry_kit.spec.load import check_spec, example_spec_path
 
 REPO = Path(__file__).resolve().parents[1]
 MATMUL = str(example_spec_path("matmul"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from explore_records import make_record, write_store
 
-from carpentry_kit.compare import compare, format_comparison, parse_baseline
-from carpentry_kit.results import load_results
-from carpentry_kit.spec import UsageError
+from carpentry_kit.errors import UsageError
+from carpentry_kit.explore.compare import compare, format_comparison, parse_baseline
+from carpentry_kit.results.frame import load_results
 
 BASE = [1.0, 1.1, 0.9, 1.05, 0.95, 1.02]
 SIZE = "task.params.size"
@@ -170,7 +170,7 @@ def test_a_run_id_baseline_compares_run_by_run(tmp_path):
 
 
 def test_compare_command_prints_a_table(tmp_path, capsys):
-    from carpentry_kit.cli import main
+    from carpentry_kit.cli.main import main
 
     directory = _sweep_dir(tmp_path / "r")
     csv = tmp_path / "c.csv"
@@ -190,7 +190,7 @@ def test_compare_command_prints_a_table(tmp_path, capsys):
 
 
 def test_format_quantity_uses_si_prefixes_for_seconds_joules_and_watts():
-    from carpentry_kit.compare import format_quantity
+    from carpentry_kit.explore.compare import format_quantity
 
     assert format_quantity(5.866e-07, "J") == "586.6 nJ"
     assert format_quantity(0.0125, "s") == "12.5 ms"

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from carpentry_kit.datasets import DatasetError, LoadedDataset, load_dataset, split_indices
-from carpentry_kit.simulate import grid_points, heat_1d_dataset, solve_heat_1d, stable_time_step
-from carpentry_kit.spec import UsageError
-from carpentry_kit.spec_model import Dataset
+from carpentry_kit.data.datasets import DatasetError, LoadedDataset, load_dataset, split_indices
+from carpentry_kit.data.heat_simulation import grid_points, heat_1d_dataset, solve_heat_1d, stable_time_step
+from carpentry_kit.errors import UsageError
+from carpentry_kit.spec.model import Dataset
 
 ZERO_SHA = "0" * 64
 

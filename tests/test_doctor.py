@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from carpentry_kit import doctor
+from carpentry_kit.teaching import doctor
 
 
 def test_missing_package_fails_when_required_and_warns_when_optional():
@@ -76,7 +76,7 @@ def test_summary_counts_and_verdict():
 
 def test_command_prints_every_check_and_exit_status_follows_fails(tmp_path):
     completed = subprocess.run(
-        [sys.executable, "-m", "carpentry_kit.cli", "doctor", "--json", "--results", str(tmp_path / "r")],
+        [sys.executable, "-m", "carpentry_kit", "doctor", "--json", "--results", str(tmp_path / "r")],
         capture_output=True,
         text=True,
         timeout=120,

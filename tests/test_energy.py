@@ -21,7 +21,7 @@ from carpentry_kit.energy import (
 )
 from carpentry_kit.energy.estimate import TDP_ENV_VAR, EstimateMeter, known_cpu_tdp_w
 from carpentry_kit.energy.nvml import NvmlMeter, PowerIntegrator, nvml_indices
-from carpentry_kit.spec import UsageError
+from carpentry_kit.errors import UsageError
 
 METHODS_HERE = energy_methods()
 

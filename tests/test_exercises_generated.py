@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from carpentry_kit.grading import assignments, find_leaks, generate_exercises, nbgrader_command
+from carpentry_kit.teaching.grading import assignments, find_leaks, generate_exercises, nbgrader_command
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from carpentry_kit.grading import COURSE_ID, grade_assignment, write_csv
-from carpentry_kit.grading_sandbox import Limits
+from carpentry_kit.teaching.grading import COURSE_ID, grade_assignment, write_csv
+from carpentry_kit.teaching.sandbox import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -183,7 +183,7 @@ def test_scores_merged_into_course_gradebook_and_csv(graded, tmp_path):
 
 
 def test_cli_rejects_unknown_assignment_in_one_line(capsys):
-    from carpentry_kit.cli import main
+    from carpentry_kit.cli.main import main
 
     assert main(["grade", "lesson99", "--course", str(ROOT)]) == 2
     err = capsys.readouterr().err.strip()

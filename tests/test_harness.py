@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from carpentry_kit.energy.base import EnergyMeter
-from carpentry_kit.harness import Harness, QualityTarget
-from carpentry_kit.spec_model import Protocol
+from carpentry_kit.measure.harness import Harness, QualityTarget
+from carpentry_kit.spec.model import Protocol
 from carpentry_kit.stats import summarize
 from carpentry_kit.workloads import Workload
 
@@ -190,10 +190,10 @@ class ClockedWorkload(SpinWorkload):
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    import carpentry_kit.harness
+    import carpentry_kit.measure.harness
 
     fake = FakeClock()
-    monkeypatch.setattr(carpentry_kit.harness, "time", fake)
+    monkeypatch.setattr(carpentry_kit.measure.harness, "time", fake)
     return fake
 
 

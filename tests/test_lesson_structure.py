@@ -1,6 +1,6 @@
 """The lesson template: every lesson has its required parts, agrees with schedule.yml, and has no outputs.
 
-The checks live in ``carpentry_kit.curriculum`` (``python -m carpentry_kit.curriculum check`` runs them
+The checks live in ``carpentry_kit.teaching.curriculum`` (``python -m carpentry_kit.teaching.curriculum check`` runs them
 too); these tests run them on every lesson and prove that they catch a broken lesson.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from carpentry_kit import curriculum
+from carpentry_kit.teaching import curriculum
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULE = curriculum.load_schedule(ROOT / curriculum.SCHEDULE_FILE)

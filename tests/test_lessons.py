@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from carpentry_kit.curriculum import lesson_paths, solution_code
+from carpentry_kit.teaching.curriculum import lesson_paths, solution_code
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from carpentry_kit.mlcommons import (
+from carpentry_kit.errors import SpecError
+from carpentry_kit.spec.load import apply_overrides, check_spec, example_names, example_spec_path, load_spec
+from carpentry_kit.spec.mlcommons import (
     ENTRY_KEYS,
     RATING_KEYS,
     entry_yaml,
@@ -13,16 +15,8 @@ from carpentry_kit.mlcommons import (
     skeleton_yaml,
     to_mlcommons_entry,
 )
-from carpentry_kit.rating import rate_spec
-from carpentry_kit.spec import (
-    SpecError,
-    apply_overrides,
-    check_spec,
-    example_names,
-    example_spec_path,
-    load_spec,
-)
-from carpentry_kit.spec_model import Spec
+from carpentry_kit.spec.model import Spec
+from carpentry_kit.spec.rating import rate_spec
 
 RUNNABLE = """\
 task:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from mlperf_logging.compliance_checker.mlp_parser import parse_file
 
-from carpentry_kit.mllog import PREFIX, MLLogger
+from carpentry_kit.results.mllog import PREFIX, MLLogger
 
 
 def write_run(path: Path) -> int:

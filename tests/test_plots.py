@@ -11,7 +11,8 @@ import pytest  # noqa: E402
 from explore_records import make_record, write_store  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from carpentry_kit.plots import (  # noqa: E402
+from carpentry_kit.errors import UsageError  # noqa: E402
+from carpentry_kit.explore.plots import (  # noqa: E402
     energy_components,
     pareto_front,
     plot_distributions,
@@ -19,7 +20,6 @@ from carpentry_kit.plots import (  # noqa: E402
     plot_metric_vs_param,
     plot_tradeoff,
 )
-from carpentry_kit.spec import UsageError  # noqa: E402
 
 SIZE = "task.params.size"
 BASE = [1.0, 1.1, 0.9, 1.05, 0.95]
@@ -188,6 +188,6 @@ def test_measured_and_estimated_energy_are_drawn_differently(tmp_path):
 
 
 def _frame(records):
-    from carpentry_kit.results import records_frame
+    from carpentry_kit.results.frame import records_frame
 
     return records_frame(records, samples=True)

@@ -9,14 +9,14 @@ import carpentry_kit as ck
 
 
 def test_submodule_import_does_not_hide_the_public_function():
-    # carpentry_kit.plots imports carpentry_kit.compare; the module must not shadow ck.compare.
-    import carpentry_kit.compare  # noqa: F401
-    import carpentry_kit.plots  # noqa: F401
-    import carpentry_kit.sweep  # noqa: F401
+    # carpentry_kit.explore.plots imports carpentry_kit.explore.compare; the module must not shadow ck.compare.
+    import carpentry_kit.explore.compare  # noqa: F401
+    import carpentry_kit.explore.plots  # noqa: F401
+    import carpentry_kit.explore.sweep  # noqa: F401
 
     assert callable(ck.compare) and ck.compare.__name__ == "compare"
     assert callable(ck.sweep) and ck.sweep.__name__ == "sweep"
-    assert sys.modules["carpentry_kit.compare"].compare is ck.compare
+    assert sys.modules["carpentry_kit.explore.compare"].compare is ck.compare
 
 
 def test_every_public_name_resolves():

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from carpentry_kit.rating import MAX_SCORE, rate_spec
-from carpentry_kit.spec import apply_overrides, example_spec_path, load_spec
+from carpentry_kit.spec.load import apply_overrides, example_spec_path, load_spec
+from carpentry_kit.spec.rating import MAX_SCORE, rate_spec
 
 SPARSE = """\
 benchmark: {name: sparse}

@@ -8,10 +8,10 @@ import re
 import pytest
 from explore_records import make_record, write_store
 
-from carpentry_kit.cli import main
-from carpentry_kit.report import write_report
-from carpentry_kit.results import ResultStore
-from carpentry_kit.spec import UsageError
+from carpentry_kit.cli.main import main
+from carpentry_kit.errors import UsageError
+from carpentry_kit.explore.report import write_report
+from carpentry_kit.results.store import ResultStore
 
 SIZE = "task.params.size"
 BASE = [1.0, 1.1, 0.9, 1.05, 0.95]

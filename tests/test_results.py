@@ -13,7 +13,9 @@ import warnings
 
 import pytest
 
-from carpentry_kit.results import FRAME_COLUMNS, ResultStore, RunRecord, load_results, upgrade_record
+from carpentry_kit.results.frame import FRAME_COLUMNS, load_results
+from carpentry_kit.results.record import RunRecord, upgrade_record
+from carpentry_kit.results.store import ResultStore
 from carpentry_kit.stats import summarize
 
 
@@ -74,7 +76,7 @@ def test_truncated_last_line_is_skipped_with_a_warning_and_cut_on_next_append(tm
 
 
 def test_corrupt_line_is_a_one_line_error_with_file_and_line(tmp_path):
-    from carpentry_kit.spec import UsageError
+    from carpentry_kit.errors import UsageError
 
     store = ResultStore(tmp_path)
     store.append(make_record(1.0))
@@ -86,7 +88,7 @@ def test_corrupt_line_is_a_one_line_error_with_file_and_line(tmp_path):
 
 
 def test_missing_directory_is_a_usage_error(tmp_path):
-    from carpentry_kit.spec import UsageError
+    from carpentry_kit.errors import UsageError
 
     with pytest.raises(UsageError, match="no such results directory"):
         load_results(tmp_path / "nowhere")
@@ -106,7 +108,7 @@ WRITER = textwrap.dedent(
     import sys
     sys.path.insert(0, {root!r})
     from tests.test_results import make_record
-    from carpentry_kit.results import ResultStore
+    from carpentry_kit.results.store import ResultStore
     store = ResultStore({directory!r})
     padding = "x" * 20000  # big lines make a kill during a write likely
     for index in range(100000):

@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 from mlperf_logging.compliance_checker.mlp_parser import parse_file
 
-from carpentry_kit.results import FRAME_COLUMNS, ResultStore, load_results
-from carpentry_kit.runner import run
-from carpentry_kit.spec import SpecError, example_spec_path
+from carpentry_kit.errors import SpecError
+from carpentry_kit.measure.runner import run
+from carpentry_kit.results.frame import FRAME_COLUMNS, load_results
+from carpentry_kit.results.store import ResultStore
+from carpentry_kit.spec.load import example_spec_path
 from carpentry_kit.workloads import Workload, register_workload
 
 # Overrides that keep each shipped example to a second or two.

@@ -10,20 +10,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from carpentry_kit.spec import (
-    Problem,
-    SpecError,
-    UsageError,
+from carpentry_kit.errors import Problem, SpecError, UsageError
+from carpentry_kit.spec.load import (
     apply_overrides,
-    canonical_spec,
     check_spec,
     example_names,
     example_spec_path,
-    json_schema,
     load_spec,
     parse_overrides,
-    spec_hash,
 )
+from carpentry_kit.spec.model import canonical_spec, spec_hash
+from carpentry_kit.spec.schema import json_schema
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -209,7 +206,7 @@ def test_problem_line_format(tmp_path):
 
 def test_validation_imports_no_torch():
     code = (
-        "import sys; from carpentry_kit.spec import check_spec, example_spec_path;"
+        "import sys; from carpentry_kit.spec.load import check_spec, example_spec_path;"
         "assert check_spec(example_spec_path('digits-mlp')) == [];"
         "print(sorted(m for m in ('torch', 'pandas', 'matplotlib', 'codecarbon') if m in sys.modules))"
     )
@@ -297,7 +294,7 @@ def test_spec_hash_ignores_layout_but_not_meaning():
 
 # --------------------------------------------------------------------------------------------- JSON Schema
 def test_schema_file_is_up_to_date():
-    from carpentry_kit.cli_spec import schema_text
+    from carpentry_kit.cli.spec_commands import schema_text
 
     committed = (REPO / "carpentry-spec.schema.json").read_text()
     assert committed == schema_text(json_schema()), (
@@ -324,8 +321,8 @@ def test_example_spec_path_suggests_names():
 
 
 def test_apply_overrides_keeps_defaults_unstated_so_rating_is_unchanged():
-    from carpentry_kit.rating import rate_spec
-    from carpentry_kit.spec import apply_overrides
+    from carpentry_kit.spec.load import apply_overrides
+    from carpentry_kit.spec.rating import rate_spec
 
     spec = load_spec(example_spec_path("matmul"))
     assert rate_spec(apply_overrides(spec, {})).total == rate_spec(spec).total
@@ -335,7 +332,7 @@ def test_apply_overrides_keeps_defaults_unstated_so_rating_is_unchanged():
 
 
 def test_problem_at_names_the_override_that_set_a_field():
-    from carpentry_kit.spec import problem_at
+    from carpentry_kit.spec.load import problem_at
 
     path = example_spec_path("matmul")
     spec = load_spec(path, overrides={"infrastructure.software.packages": {"torch": ">=99"}})

@@ -7,11 +7,14 @@ import statistics
 import pytest
 import yaml
 
-from carpentry_kit.cli import main
-from carpentry_kit.compare import compare
-from carpentry_kit.results import ResultStore, load_results
-from carpentry_kit.spec import SpecError, UsageError, apply_overrides, example_spec_path, load_spec, spec_hash
-from carpentry_kit.sweep import grid_points, parse_grid, sweep
+from carpentry_kit.cli.main import main
+from carpentry_kit.errors import SpecError, UsageError
+from carpentry_kit.explore.compare import compare
+from carpentry_kit.explore.sweep import grid_points, parse_grid, sweep
+from carpentry_kit.results.frame import load_results
+from carpentry_kit.results.store import ResultStore
+from carpentry_kit.spec.load import apply_overrides, example_spec_path, load_spec
+from carpentry_kit.spec.model import spec_hash
 
 SIZE = "task.params.size"
 FAST = {"protocol.warmup": 0, "protocol.min_duration_s": 0.0}
@@ -144,8 +147,8 @@ def test_dask_scheduler_address_runs_points_as_tasks(spec_path, tmp_path):
 def test_compare_plots_and_report_on_real_results(swept, tmp_path):
     from matplotlib.figure import Figure
 
-    from carpentry_kit.plots import plot_metric_vs_param
-    from carpentry_kit.report import write_report
+    from carpentry_kit.explore.plots import plot_metric_vs_param
+    from carpentry_kit.explore.report import write_report
 
     out, result = swept
     table = compare(out, {"size": 16}, metric="gflops")
@@ -180,7 +183,7 @@ def test_the_sequential_note_says_why_and_how_to_run_in_parallel(spec_path, tmp_
 
 
 def test_workers_that_would_share_a_machine_are_warned_about():
-    from carpentry_kit.sweep import NO_WORKERS_NOTE, concurrency_notes
+    from carpentry_kit.explore.sweep import NO_WORKERS_NOTE, concurrency_notes
 
     one_per_node = {"tcp://a:1": {"host": "a", "nthreads": 1}, "tcp://b:1": {"host": "b", "nthreads": 1}}
     assert concurrency_notes(one_per_node) == []
@@ -199,10 +202,10 @@ def test_the_documented_slurm_cluster_starts_single_threaded_exclusive_workers(w
     import re
     import sys
 
-    from carpentry_kit.cli_explore import SWEEP_EPILOG
+    from carpentry_kit.cli.explore_commands import SWEEP_EPILOG
 
     jobqueue = pytest.importorskip("dask_jobqueue")
-    text = SWEEP_EPILOG if where == "cli epilog" else sys.modules["carpentry_kit.sweep"].__doc__
+    text = SWEEP_EPILOG if where == "cli epilog" else sys.modules["carpentry_kit.explore.sweep"].__doc__
     arguments = re.search(r"SLURMCluster\((.*?)\)\n", text, re.S).group(1)
     options = eval(f"dict({arguments})")  # the documented keyword arguments, comments and all
     with jobqueue.SLURMCluster(**options, scheduler_options={"dashboard_address": None}) as cluster:

@@ -11,8 +11,9 @@ from importlib.metadata import EntryPoint
 import pytest
 
 from carpentry_kit import workloads
-from carpentry_kit.datasets import load_dataset
-from carpentry_kit.spec import UsageError, example_spec_path, load_spec
+from carpentry_kit.data.datasets import load_dataset
+from carpentry_kit.errors import UsageError
+from carpentry_kit.spec.load import example_spec_path, load_spec
 from carpentry_kit.workloads import (
     UnknownWorkloadError,
     Workload,

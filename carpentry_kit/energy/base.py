@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from carpentry_kit.spec import UsageError
+from carpentry_kit.errors import UsageError
 
 
 class EnergyError(UsageError):

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
-from carpentry_kit.spec import UsageError, close_match
-from carpentry_kit.spec_model import Scenario
+from carpentry_kit.errors import UsageError, close_match
+from carpentry_kit.spec.model import Scenario
 
 if TYPE_CHECKING:
-    from carpentry_kit.datasets import LoadedDataset
+    from carpentry_kit.data.datasets import LoadedDataset
 
 ENTRY_POINT_GROUP = "carpentry_kit.workloads"
 SCENARIOS: tuple[str, ...] = get_args(Scenario)  # the spec format's scenarios, in its order

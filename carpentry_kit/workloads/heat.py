@@ -1,6 +1,6 @@
 """``heat-surrogate``: an MLP learns a numerical simulation, initial temperature profile -> profile at t_end.
 
-The data come from ``builtin:heat-1d`` (``carpentry_kit.simulate``: explicit finite differences) or any
+The data come from ``builtin:heat-1d`` (``carpentry_kit.data.heat_simulation``: explicit finite differences) or any
 dataset whose ``X`` and ``y`` are profiles of equal length. Quality is the relative L2 error on held-out
 simulations, the kind of scientific metric surrogate models are judged by.
 """

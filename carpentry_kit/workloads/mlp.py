@@ -30,7 +30,7 @@ class _Classifier(SupervisedNet):
     def prepare_targets(self, y: np.ndarray) -> int:
         import numpy as np
 
-        from carpentry_kit.datasets import is_class_labels
+        from carpentry_kit.data.datasets import is_class_labels
 
         if not is_class_labels(y):
             raise WorkloadError(

@@ -7,7 +7,7 @@ scrubbed environment. Where the machine allows it (root, or unprivileged user na
 gets its own mount, PID and network namespaces (``unshare``), in which the course's private directories
 (``submitted/``, ``autograded/``, ``feedback/``, ``solutions/``, the gradebook) are hidden, every file system
 but the temporary directory is read-only, and all capabilities are dropped so nothing can be remounted. The trusted parent then reads the scores from the temporary gradebook
-(see ``carpentry_kit.grading``).
+(see ``carpentry_kit.teaching.grading``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ PRIVATE_FILES = ("gradebook.db",)
 # Appended to the course's nbgrader_config.py in the temporary course: a kernel crash fails only the cell
 # it happened in, and huge outputs are cut.
 SANDBOX_CONFIG = """
-from carpentry_kit.grading_sandbox import autograde_preprocessors
+from carpentry_kit.teaching.sandbox import autograde_preprocessors
 c.Autograde.autograde_preprocessors = autograde_preprocessors()
 c.LimitOutput.max_lines = 200
 c.NbGraderApp.logfile = ""

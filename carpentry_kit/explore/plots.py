@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carpentry_kit.compare import (
+from carpentry_kit.errors import UsageError
+from carpentry_kit.explore.compare import (
     check_metric,
     completed,
     configuration_key,
@@ -34,7 +35,6 @@ from carpentry_kit.compare import (
     varying_overrides,
     with_configurations,
 )
-from carpentry_kit.spec import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -260,7 +260,7 @@ def _metric_rows(results: Any, metric: str, by: list[str] | None) -> pd.DataFram
 
 def _records(results: Any) -> list[dict[str, Any]]:
     if isinstance(results, (str, Path)):
-        from carpentry_kit.results import ResultStore
+        from carpentry_kit.results.store import ResultStore
 
         return [_as_dict(record) for record in ResultStore(results).records()]
     return [_as_dict(record) for record in results]

@@ -10,6 +10,8 @@ This module only describes the format; loading YAML with line numbers lives in `
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from typing import Any, Literal
 
@@ -269,3 +271,13 @@ class Spec(_Section):
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)
+
+def canonical_spec(spec: Spec) -> dict[str, Any]:
+    """The spec with every default filled in and keys sorted: plain JSON-able data."""
+    return json.loads(json.dumps(spec.model_dump(mode="json"), sort_keys=True))
+
+
+def spec_hash(spec: Spec) -> str:
+    """sha256 (hex) of the canonical JSON: equal for specs that mean the same, whatever their layout."""
+    text = json.dumps(canonical_spec(spec), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

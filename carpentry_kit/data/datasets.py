@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from carpentry_kit.spec import UsageError, close_match
+from carpentry_kit.errors import UsageError, close_match
 
 if TYPE_CHECKING:
-    from carpentry_kit.spec_model import Dataset
+    from carpentry_kit.spec.model import Dataset
 
 CACHE_ENV = "CARPENTRY_CACHE"
 DOWNLOAD_TIMEOUT_S = 30
@@ -83,7 +83,7 @@ def _digits(seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
 
 
 def _heat_1d(seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    from carpentry_kit.simulate import heat_1d_dataset
+    from carpentry_kit.data.heat_simulation import heat_1d_dataset
 
     return heat_1d_dataset(seed=seed)
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from carpentry_kit.stats import summarize
 
 if TYPE_CHECKING:
-    from carpentry_kit.spec_model import Metric, Protocol
+    from carpentry_kit.spec.model import Metric, Protocol
 
 DEFAULT_MAX_EPOCHS = 1000  # time-to-quality cap when neither the workload nor a time budget sets one
 

@@ -6,10 +6,10 @@ timings lines, Questions, Objectives, Prerequisites, challenges with solutions, 
 plot, Key points, metadata, no outputs); and it generates the book's reference pages (spec format from the
 pydantic models, CLI from each command's ``--help``). Run from the repository root::
 
-    python -m carpentry_kit.curriculum pages          # rewrite the generated pages
-    python -m carpentry_kit.curriculum pages --check  # exit 1 if a generated page is out of date
-    python -m carpentry_kit.curriculum check          # lesson template problems, one a line
-    python -m carpentry_kit.curriculum schedule       # print the schedule tables
+    python -m carpentry_kit.teaching.curriculum pages          # rewrite the generated pages
+    python -m carpentry_kit.teaching.curriculum pages --check  # exit 1 if a generated page is out of date
+    python -m carpentry_kit.teaching.curriculum check          # lesson template problems, one a line
+    python -m carpentry_kit.teaching.curriculum schedule       # print the schedule tables
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ SCHEDULE_FILE = Path("lessons/schedule.yml")
 GUIDE_FILE = Path("book/instructor-guide.md")
 SPEC_REFERENCE_FILE = Path("book/reference/spec.md")
 CLI_REFERENCE_FILE = Path("book/reference/cli.md")
-REGENERATE = "python -m carpentry_kit.curriculum pages"
+REGENERATE = "python -m carpentry_kit.teaching.curriculum pages"
 _BEGIN = "<!-- BEGIN GENERATED: {name} ({command}) -->"
 _END = "<!-- END GENERATED: {name} -->"
 
@@ -385,7 +385,7 @@ def _generated_note(source: str) -> str:
 
 def spec_reference_markdown() -> str:
     """The spec format reference: one table per section, from the pydantic models' field descriptions."""
-    from carpentry_kit.spec_model import Spec
+    from carpentry_kit.spec.model import Spec
 
     lines = [
         "# Spec format reference\n",
@@ -479,7 +479,7 @@ def _cell(text: str) -> str:
 
 def cli_reference_markdown() -> str:
     """The CLI reference: the ``--help`` text of every ``carpentry`` command."""
-    from carpentry_kit.cli import COMMANDS
+    from carpentry_kit.cli.main import COMMANDS
 
     lines = ["# Command-line reference\n", _generated_note("`carpentry COMMAND --help`")]
     lines.append("Exit codes: 0 ok (a run: VALID), 1 a run is INVALID or a check failed, 2 bad input.\n")
@@ -491,7 +491,7 @@ def cli_reference_markdown() -> str:
 def _command_help(name: str) -> str:
     import importlib
 
-    from carpentry_kit.cli import COMMANDS
+    from carpentry_kit.cli.main import COMMANDS
 
     module_name, help_text = COMMANDS[name]
     parser = argparse.ArgumentParser(
@@ -554,7 +554,7 @@ def write_pages(root: str | Path = ".") -> list[Path]:
 # ----------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m carpentry_kit.curriculum", description=__doc__.splitlines()[0]
+        prog="python -m carpentry_kit.teaching.curriculum", description=__doc__.splitlines()[0]
     )
     parser.add_argument("action", choices=["pages", "check", "schedule"])
     parser.add_argument("--check", action="store_true", help="pages: only report stale pages (exit 1 if any)")

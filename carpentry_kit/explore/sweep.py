@@ -53,14 +53,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carpentry_kit.compare import count_noun
-from carpentry_kit.spec import SpecError, UsageError
+from carpentry_kit.errors import SpecError, UsageError
+from carpentry_kit.explore.compare import count_noun
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from carpentry_kit.results import ResultStore
-    from carpentry_kit.spec_model import Spec
+    from carpentry_kit.results.store import ResultStore
+    from carpentry_kit.spec.model import Spec
 
 SEQUENTIAL_NOTE = (
     "running {points} one after another, not in parallel: runs that share a machine compete for its "
@@ -97,7 +97,7 @@ class SweepResult:
 
     def to_frame(self, samples: bool = False) -> pd.DataFrame:
         """The records of every point as the tidy frame ``load_results`` returns."""
-        from carpentry_kit.results import records_frame
+        from carpentry_kit.results.frame import records_frame
 
         return records_frame(self.records, samples=samples)
 
@@ -186,7 +186,7 @@ def sweep(
     if repeats is not None:
         fixed["protocol.repeats"] = repeats
     points = _prepare_points(base, grid, fixed)
-    from carpentry_kit.results import ResultStore
+    from carpentry_kit.results.store import ResultStore
 
     store = ResultStore(out if out is not None else base.results.dir)
     result = SweepResult(out=store.dir, points=[p.grid_values for p in points])
@@ -216,8 +216,8 @@ def sweep(
 
 
 def _base_spec(spec: Spec | str | os.PathLike[str]) -> tuple[Spec, str | None]:
-    from carpentry_kit.spec import load_spec
-    from carpentry_kit.spec_model import Spec
+    from carpentry_kit.spec.load import load_spec
+    from carpentry_kit.spec.model import Spec
 
     if isinstance(spec, Spec):
         return spec, None
@@ -226,7 +226,8 @@ def _base_spec(spec: Spec | str | os.PathLike[str]) -> tuple[Spec, str | None]:
 
 def _prepare_points(base: Spec, grid: dict[str, list[Any]], fixed: dict[str, Any]) -> list[_Point]:
     """Every point's overridden spec and hash; every problem of every point is reported before running."""
-    from carpentry_kit.spec import apply_overrides, spec_hash
+    from carpentry_kit.spec.load import apply_overrides
+    from carpentry_kit.spec.model import spec_hash
 
     clash = sorted(set(grid) & set(fixed))
     if clash:
@@ -252,7 +253,7 @@ def _completed_by_hash(store: ResultStore) -> dict[str, dict[str, Any]]:
 
 
 def _label(point: _Point) -> str:
-    from carpentry_kit.compare import short_value
+    from carpentry_kit.explore.compare import short_value
 
     return ", ".join(f"{path}={short_value(v)}" for path, v in point.grid_values.items()) or "(no grid)"
 
@@ -303,8 +304,8 @@ def run_point(job: _Job, overrides: dict[str, Any]) -> tuple[dict[str, Any], str
     A failure the runner does not record itself (it raised before the workload started) becomes a
     ``failed`` record here, so every point leaves a record. Ctrl-C is not caught.
     """
-    from carpentry_kit.results import ResultStore
-    from carpentry_kit.runner import run
+    from carpentry_kit.measure.runner import run
+    from carpentry_kit.results.store import ResultStore
 
     with tempfile.TemporaryDirectory(prefix="carpentry-sweep-") as scratch:
         try:
@@ -323,8 +324,9 @@ def run_point(job: _Job, overrides: dict[str, Any]) -> tuple[dict[str, Any], str
 
 
 def _failed_record(job: _Job, overrides: dict[str, Any], error: BaseException) -> dict[str, Any]:
-    from carpentry_kit.results import RunRecord, utc_now
-    from carpentry_kit.spec import apply_overrides, canonical_spec, spec_hash
+    from carpentry_kit.results.record import RunRecord, utc_now
+    from carpentry_kit.spec.load import apply_overrides
+    from carpentry_kit.spec.model import canonical_spec, spec_hash
     from carpentry_kit.system import describe_system, software_versions
 
     spec = apply_overrides(job.base, overrides)

@@ -23,7 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carpentry_kit.compare import (
+from carpentry_kit.errors import UsageError
+from carpentry_kit.explore.compare import (
     CONFIDENCE,
     SI_UNITS,
     compare,
@@ -40,7 +41,6 @@ from carpentry_kit.compare import (
     varying_overrides,
     with_configurations,
 )
-from carpentry_kit.spec import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,7 +66,8 @@ figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{f
 
 def write_report(results_dir: str | Path, path: str | Path, markdown: str | Path | None = None) -> Path:
     """Write the HTML report of ``results_dir`` to ``path`` (and the Markdown table to ``markdown``)."""
-    from carpentry_kit.results import ResultStore, records_frame
+    from carpentry_kit.results.frame import records_frame
+    from carpentry_kit.results.store import ResultStore
 
     records = ResultStore(results_dir).records()
     if not records:
@@ -294,7 +295,7 @@ def _comparison_section(rows: pd.DataFrame, records: list[dict[str, Any]]) -> st
 
 
 def _plots_section(rows: pd.DataFrame, records: list[dict[str, Any]]) -> str:
-    from carpentry_kit import plots
+    from carpentry_kit.explore import plots
 
     rows = completed(rows)
     if rows.empty:

@@ -17,7 +17,13 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+from carpentry_kit.results.record import RunRecord, json_default
+from carpentry_kit.results.store import ResultStore
+
+if TYPE_CHECKING:
+    from carpentry_kit.measure.harness import Measurement
 
 PREFIX = ":::MLLOG "
 INTERVAL_START = "INTERVAL_START"
@@ -25,12 +31,6 @@ INTERVAL_END = "INTERVAL_END"
 POINT_IN_TIME = "POINT_IN_TIME"
 
 
-def _json_default(value: Any) -> Any:
-    """Make numpy scalars and arrays (and anything with ``tolist``/``item``) JSON-ready."""
-    for method in ("tolist", "item"):
-        if hasattr(value, method):
-            return getattr(value, method)()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable — log a number, string, list or dict")
 
 
 def _start_key(key: str) -> str:
@@ -48,7 +48,7 @@ def encode_event(namespace: str, time_ms: int, event_type: str, key: str, value:
         "value": value,
         "metadata": metadata,
     }
-    return PREFIX + json.dumps(event, default=_json_default)
+    return PREFIX + json.dumps(event, default=json_default)
 
 
 class MLLogger:
@@ -119,3 +119,57 @@ class MLLogger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+class RunLog:
+    """MLPerf-style events of one run in ``<dir>/mllog/<run_id>.log``, written as the run goes.
+
+    A logging problem never loses a run: the record is already stored, so it becomes a warning.
+    """
+
+    def __init__(self, store: ResultStore, record: RunRecord):
+        from carpentry_kit.results.mllog import MLLogger
+
+        self.logger = MLLogger(store.dir / "mllog" / f"{record.run_id}.log", namespace=record.benchmark)
+        self.safely(self.logger.event, "submission_benchmark", record.benchmark)
+        self.safely(self.logger.event, "submission_division", "open")
+        self.safely(self.logger.event, "submission_status", "research")
+        self.safely(self.logger.event, "submission_platform", record.system.get("system_name", "unknown"))
+
+    def start(self, key: str) -> None:
+        self.safely(self.logger.start, key)
+
+    def end(self, key: str) -> None:
+        self.safely(self.logger.end, key)
+
+    def finish(self, record: RunRecord, measurement: Measurement | None) -> None:
+        for index, (seed, quality) in enumerate(_repeat_quality(measurement)):
+            if seed is not None:
+                self.safely(self.logger.event, "seed", seed, repeat=index)
+            for name, value in quality.items():
+                key = "eval_accuracy" if name.endswith("accuracy") else name
+                self.safely(self.logger.event, key, value, repeat=index, metric=name)
+        if record.energy:
+            energy = record.energy
+            self.safely(
+                self.logger.event, "power_reading", energy["avg_power_w"], unit="W", method=energy["method"]
+            )
+        status = "success" if record.validity == "VALID" else "aborted"
+        if self.logger.is_open("run_start"):  # a run that failed in setup never started measuring
+            self.safely(self.logger.end, "run_stop", status=status, validity=record.validity)
+        self.logger.close()
+
+    def safely(self, call: Any, *args: Any, **metadata: Any) -> None:
+        import warnings
+
+        try:
+            call(*args, **metadata)
+        except (TypeError, ValueError) as error:
+            warnings.warn(f"MLLOG: {error}", stacklevel=2)
+
+
+def _repeat_quality(measurement: Measurement | None) -> list[tuple[int | None, dict[str, float]]]:
+    if measurement is None:
+        return []
+    seeds: list[int | None] = list(measurement.seeds) or [None] * len(measurement.quality)
+    return list(zip(seeds, measurement.quality, strict=False))
+
+

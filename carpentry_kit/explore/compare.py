@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carpentry_kit.spec import UsageError
+from carpentry_kit.errors import UsageError
 from carpentry_kit.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_ratio_ci
 
 if TYPE_CHECKING:
@@ -53,8 +53,8 @@ _KEY_VALUE = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*=(?!=)(.*)$")
 def override_columns(frame: pd.DataFrame) -> list[str]:
     """The override-path columns of a results frame: dotted paths (``task.params.size``) and whole spec
     sections (``metrics``, ``datasets``)."""
-    from carpentry_kit.results import FRAME_COLUMNS
-    from carpentry_kit.spec_model import Spec
+    from carpentry_kit.results.frame import FRAME_COLUMNS
+    from carpentry_kit.spec.model import Spec
 
     sections = set(Spec.model_fields) - set(FRAME_COLUMNS)
     return [column for column in frame.columns if "." in str(column) or column in sections]
@@ -78,7 +78,7 @@ def results_frame(results: pd.DataFrame | str | Path, samples: bool = True) -> p
 
     if isinstance(results, pd.DataFrame):
         return results
-    from carpentry_kit.results import load_results
+    from carpentry_kit.results.frame import load_results
 
     return load_results(results, samples=samples)
 

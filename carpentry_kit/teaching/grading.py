@@ -4,7 +4,7 @@
   generate_assignment`` (run in a temporary course, so the output is byte-stable) and registers the
   assignments in the course gradebook.
 * ``carpentry grade ASSIGNMENT [--student ID] [--csv FILE]`` autogrades every collected submission
-  (``submitted/<student>/<assignment>/``), each one isolated (``carpentry_kit.grading_sandbox``), then merges
+  (``submitted/<student>/<assignment>/``), each one isolated (``carpentry_kit.teaching.sandbox``), then merges
   the scores into the course gradebook and a CSV file from this trusted process.
 * ``find_leaks(paths, solutions_dir)`` finds solution code or hidden tests in released files or a built book.
 """
@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from carpentry_kit.grading_sandbox import Limits, prepare_course, run_isolated
+from carpentry_kit.teaching.sandbox import Limits, prepare_course, run_isolated
 
 COURSE_ID = "carpentry-kit"
 SOURCE_DIR = "solutions"
@@ -569,11 +569,11 @@ def _report_grades(grades: list[SubmissionGrade], csv_path: Path | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m carpentry_kit.grading generate`` is ``carpentry grade --generate``."""
+    """``python -m carpentry_kit.teaching.grading generate`` is ``carpentry grade --generate``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["generate"]:
         argv = ["--generate", *argv[1:]]
-    parser = argparse.ArgumentParser(prog="python -m carpentry_kit.grading")
+    parser = argparse.ArgumentParser(prog="python -m carpentry_kit.teaching.grading")
     add_arguments(parser)
     return run_command(parser.parse_args(argv))
 

@@ -14,10 +14,12 @@ from typing import Any
 
 import yaml
 
+from carpentry_kit.errors import Problem, SpecError
 from carpentry_kit.ontology import VOCABULARIES, closest_term
-from carpentry_kit.rating import CATEGORIES, Rating, rate_spec
-from carpentry_kit.spec import SCHEMA_ID, Problem, SpecError, name_slug, spec_hash
-from carpentry_kit.spec_model import Spec
+from carpentry_kit.spec.messages import name_slug
+from carpentry_kit.spec.model import Spec, spec_hash
+from carpentry_kit.spec.rating import CATEGORIES, Rating, rate_spec
+from carpentry_kit.spec.schema import SCHEMA_ID
 
 UNKNOWN = "unknown"
 ENTRY_KEYS: tuple[str, ...] = (

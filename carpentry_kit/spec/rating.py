@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from carpentry_kit.spec_model import Spec
+from carpentry_kit.spec.model import Spec
 
 MAX_SCORE = 5
 UNKNOWN = "unknown"

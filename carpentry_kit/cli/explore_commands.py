@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from carpentry_kit.cli import add_set_option
+from carpentry_kit.cli.main import add_set_option
 
 EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -97,7 +97,7 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the parsed command; bad input is reported on stderr as one line per problem, exit 2."""
-    from carpentry_kit.spec import SpecError, UsageError
+    from carpentry_kit.errors import SpecError, UsageError
 
     command = {"sweep": _sweep, "compare": _compare, "report": _report}[args.command]
     try:
@@ -111,8 +111,9 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from carpentry_kit.spec import UsageError, parse_overrides
-    from carpentry_kit.sweep import parse_grid, sweep
+    from carpentry_kit.errors import UsageError
+    from carpentry_kit.explore.sweep import parse_grid, sweep
+    from carpentry_kit.spec.load import parse_overrides
 
     if args.repeats is not None and args.repeats < 1:
         raise UsageError(f"--repeats {args.repeats}: must be at least 1")
@@ -135,7 +136,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from carpentry_kit.compare import compare, format_comparison, parse_baseline
+    from carpentry_kit.explore.compare import compare, format_comparison, parse_baseline
 
     table = compare(args.results, parse_baseline(args.baseline), metric=args.metric)
     print(format_comparison(table))
@@ -146,7 +147,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from carpentry_kit.report import write_report
+    from carpentry_kit.explore.report import write_report
 
     path = write_report(args.results, args.output, markdown=args.md)
     print(f"wrote {path}" + (f" and {args.md}" if args.md else ""), file=sys.stderr)

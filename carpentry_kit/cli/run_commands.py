@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from carpentry_kit.cli import add_set_option
+from carpentry_kit.cli.main import add_set_option
 from carpentry_kit.energy.select import METHODS
 
 ENERGY_CHOICES = ("auto", *METHODS)
@@ -40,8 +40,9 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from carpentry_kit.runner import RunInterrupted, run
-    from carpentry_kit.spec import SpecError, UsageError, parse_overrides
+    from carpentry_kit.errors import SpecError, UsageError
+    from carpentry_kit.measure.runner import RunInterrupted, run
+    from carpentry_kit.spec.load import parse_overrides
 
     try:
         overrides = parse_overrides(args.overrides)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from carpentry_kit.cli import add_set_option
+from carpentry_kit.cli.main import add_set_option
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
@@ -116,7 +116,7 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run the parsed command; bad input is reported on stderr as one line per problem, exit 2."""
-    from carpentry_kit.spec import SpecError, UsageError
+    from carpentry_kit.errors import SpecError, UsageError
 
     command = {
         "new": _new,
@@ -142,7 +142,7 @@ def _print_problems(problems: list[Any]) -> None:
 
 def _write(text: str, output: str | None, force: bool = True) -> None:
     """Print ``text``, or write it to ``output`` (refusing to overwrite unless ``force``)."""
-    from carpentry_kit.spec import UsageError
+    from carpentry_kit.errors import UsageError
 
     if output is None:
         sys.stdout.write(text)
@@ -159,7 +159,9 @@ def _write(text: str, output: str | None, force: bool = True) -> None:
 
 # ------------------------------------------------------------------------------------------- commands
 def _validate(args: argparse.Namespace) -> int:
-    from carpentry_kit.spec import SpecError, load_spec, parse_overrides, spec_hash
+    from carpentry_kit.errors import SpecError
+    from carpentry_kit.spec.load import load_spec, parse_overrides
+    from carpentry_kit.spec.model import spec_hash
 
     overrides = parse_overrides(args.overrides)
     failed = 0
@@ -178,8 +180,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _rate(args: argparse.Namespace) -> int:
-    from carpentry_kit.rating import rate_spec
-    from carpentry_kit.spec import load_spec
+    from carpentry_kit.spec.load import load_spec
+    from carpentry_kit.spec.rating import rate_spec
 
     rating = rate_spec(load_spec(args.spec), spec_path=args.spec)
     print(json.dumps(rating.to_dict(), indent=2) if args.json else rating)
@@ -187,7 +189,7 @@ def _rate(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from carpentry_kit.spec import json_schema
+    from carpentry_kit.spec.schema import json_schema
 
     _write(schema_text(json_schema()), args.output)
     return EXIT_OK
@@ -201,9 +203,10 @@ def schema_text(schema: dict[str, Any]) -> str:
 def _export(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from carpentry_kit.mlcommons import entry_yaml, to_mlcommons_entry
-    from carpentry_kit.rating import rate_spec
-    from carpentry_kit.spec import SpecError, load_spec
+    from carpentry_kit.errors import SpecError
+    from carpentry_kit.spec.load import load_spec
+    from carpentry_kit.spec.mlcommons import entry_yaml, to_mlcommons_entry
+    from carpentry_kit.spec.rating import rate_spec
 
     spec = load_spec(args.spec)
     try:
@@ -215,7 +218,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from carpentry_kit.mlcommons import skeleton_yaml
+    from carpentry_kit.spec.mlcommons import skeleton_yaml
 
     entry = _read_entry(args.entry, args.name)
     _write(skeleton_yaml(entry), args.output, force=args.force)
@@ -226,7 +229,7 @@ def _read_entry(path: str, name: str | None) -> dict[str, Any]:
     """One entry from an MLCommons YAML file holding an entry or a list of entries."""
     import yaml
 
-    from carpentry_kit.spec import UsageError, did_you_mean
+    from carpentry_kit.errors import UsageError, did_you_mean
 
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -255,8 +258,8 @@ def _read_entry(path: str, name: str | None) -> dict[str, Any]:
 def _new(args: argparse.Namespace) -> int:
     import re
 
-    from carpentry_kit.spec import UsageError
-    from carpentry_kit.spec_model import NAME_PATTERN
+    from carpentry_kit.errors import UsageError
+    from carpentry_kit.spec.model import NAME_PATTERN
 
     if not re.match(NAME_PATTERN, args.name):
         raise UsageError(
@@ -268,7 +271,7 @@ def _new(args: argparse.Namespace) -> int:
 
 def starter_spec(name: str) -> str:
     """A commented starter spec that validates: a matrix-multiply microbenchmark to adapt."""
-    from carpentry_kit.spec import SCHEMA_ID
+    from carpentry_kit.spec.schema import SCHEMA_ID
 
     return STARTER.format(name=name, schema=SCHEMA_ID)
 

@@ -1,0 +1,106 @@
+"""Before a run: the machine has what the spec requires, and the datasets load and verify."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+
+    from carpentry_kit.spec.model import Spec
+
+
+
+
+def check_infrastructure(spec: Spec, spec_path: str | None, device: str | None = None) -> str:
+    """The device to run on; a ``SpecError`` naming every required thing this machine lacks."""
+    problems = _machine_problems(spec) + _software_problems(spec)
+    device, device_problems = _resolve_device(spec, device)
+    raise_problems(spec, spec_path, problems + device_problems)
+    return device
+
+
+def _machine_problems(spec: Spec) -> list[tuple[tuple, str, str]]:
+    import psutil
+
+    needs, problems = spec.infrastructure, []
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if cores < needs.cpu_cores:
+        message = f"needs {needs.cpu_cores} CPU cores, this machine gives {cores}"
+        problems.append((("infrastructure", "cpu_cores"), message, "run on a bigger machine or lower it"))
+    available_gb = psutil.virtual_memory().available / 2**30
+    if available_gb < needs.memory_gb:
+        message = (
+            f"needs {needs.memory_gb:g} GiB of memory available, this machine has {available_gb:.1f} GiB"
+        )
+        problems.append((("infrastructure", "memory_gb"), message, "close other programs or lower it"))
+    return problems
+
+
+def _software_problems(spec: Spec) -> list[tuple[tuple, str, str]]:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.specifiers import SpecifierSet
+
+    software, problems = spec.infrastructure.software, []
+    python = platform.python_version()
+    if not SpecifierSet(software.python).contains(python, prereleases=True):
+        message = f"needs Python {software.python}, this is Python {python}"
+        problems.append((("infrastructure", "software", "python"), message, "use a matching Python"))
+    for package, specifier in software.packages.items():
+        loc = ("infrastructure", "software", "packages", package)
+        try:
+            installed = version(package)
+        except PackageNotFoundError:
+            problems.append(
+                (loc, f"package '{package}' is not installed", f"pip install '{package}{specifier}'")
+            )
+            continue
+        if not SpecifierSet(specifier).contains(installed, prereleases=True):
+            message = f"needs {package}{specifier}, {installed} is installed"
+            problems.append((loc, message, f"pip install '{package}{specifier}'"))
+    return problems
+
+
+def _resolve_device(spec: Spec, device: str | None) -> tuple[str, list[tuple[tuple, str, str]]]:
+    use = spec.infrastructure.accelerator.use
+    if device is None and use == "none":
+        return "cpu", []
+    import torch
+
+    has_cuda = torch.cuda.is_available()
+    if device is not None:
+        if device.startswith("cuda") and not has_cuda:
+            from carpentry_kit.errors import UsageError
+
+            raise UsageError(f"--device {device}: torch sees no CUDA device here — use --device cpu")
+        return device, []
+    if use == "required" and not has_cuda:
+        loc = ("infrastructure", "accelerator", "use")
+        return "cpu", [(loc, "requires a CUDA accelerator, torch sees none here", "run on a GPU node")]
+    return ("cuda" if has_cuda else "cpu"), []
+
+
+def load_datasets(spec: Spec, spec_path: str | None) -> dict[str, Any]:
+    """Every spec dataset, loaded, verified and split; a ``SpecError`` at the dataset's line otherwise."""
+    from carpentry_kit.data.datasets import DatasetError, load_dataset
+
+    spec_dir = Path(spec_path).parent if spec_path else Path.cwd()
+    loaded = {}
+    for index, dataset in enumerate(spec.datasets):
+        try:
+            loaded[dataset.name] = load_dataset(dataset, spec_dir, seed=spec.task.seed)
+        except DatasetError as error:
+            raise_problems(spec, spec_path, [(("datasets", index, error.key), error.message, error.hint)])
+    return loaded
+
+def raise_problems(spec: Spec, spec_path: str | None, problems: list[tuple[tuple, str, str]]) -> None:
+    """Raise a ``SpecError`` with each ``(loc, message, hint)`` placed where the spec set it."""
+    if not problems:
+        return
+    from carpentry_kit.errors import SpecError
+    from carpentry_kit.spec.load import problem_at
+
+    raise SpecError([problem_at(spec, loc, message, hint, spec_path) for loc, message, hint in problems])

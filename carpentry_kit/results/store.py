@@ -1,0 +1,191 @@
+"""Result records and the results store: one JSON object per line in ``<dir>/runs.jsonl``.
+
+A record carries everything needed to read a result later without re-running it: the canonical spec and
+its hash, overrides, validity and reasons, every metric with its statistics and raw samples, the energy
+reading with its method, peak memory, the system description and software versions.
+
+Appends are atomic: each record is one ``os.write`` of a complete line to a file opened with ``O_APPEND``,
+under an exclusive ``fcntl`` lock, followed by ``fsync``; concurrent writers never interleave. A writer
+killed mid-way can leave at most a truncated last line: readers skip it (with a warning) and the next
+append cuts it off before writing.
+
+A run in progress is noted in ``<dir>/running/<run_id>.json`` (``ResultStore.begin``) and the note is removed
+when its record is appended. A process killed outright (SIGKILL, a scheduler's time limit, a power cut) cannot
+record anything itself, so the next reader or writer of the store on the same machine finds the note of a
+process that no longer exists and appends that run as ``interrupted``: no run disappears without a trace.
+
+Record format history (``record_version``) — bump the version and add an upgrade step for every change:
+    1: first version (the fields of ``RunRecord``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from carpentry_kit.results.record import KILLED_REASON, RUNNING_DIR, STORE_FILE, RunRecord, json_default
+
+if TYPE_CHECKING:
+    pass
+
+class ResultStore:
+    """A results directory holding ``runs.jsonl`` (and ``mllog/`` logs beside it)."""
+
+    def __init__(self, directory: str | os.PathLike[str]):
+        self.dir = Path(directory)
+        self.path = self.dir / STORE_FILE
+
+    def __repr__(self) -> str:
+        return f"ResultStore({str(self.dir)!r})"
+
+    def append(self, record: RunRecord | dict[str, Any]) -> None:
+        """Append one record atomically (one write, locked, fsynced) and drop its in-progress note."""
+        record = record if isinstance(record, RunRecord) else RunRecord.from_dict(record)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with self._locked() as fd:
+            self._recover_killed(fd)
+            self._write_record(fd, record)
+
+    def begin(self, record: RunRecord) -> None:
+        """Note that ``record``'s run is in progress in this process (see the module docstring)."""
+        import socket
+
+        folder = self.dir / RUNNING_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        killed = dict(record.to_dict(), status="interrupted", error=KILLED_REASON)
+        killed.update(validity="INVALID", reasons=[f"the run was interrupted: {KILLED_REASON}"])
+        note = {"pid": os.getpid(), "host": socket.gethostname(), "started": _process_started(os.getpid())}
+        text = json.dumps(dict(note, record=killed), default=json_default)
+        temporary = folder / f".{record.run_id}.tmp"
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, folder / f"{record.run_id}.json")  # atomic: a reader sees all of it or none
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every complete record, upgraded to the current version, oldest first (killed runs recovered)."""
+        if (self.dir / RUNNING_DIR).is_dir():
+            try:
+                with self._locked() as fd:
+                    self._recover_killed(fd)
+            except OSError:  # a read-only store: its killed runs wait for a writer
+                pass
+        return [record for _, record in self._numbered_records()]
+
+    @contextmanager
+    def _locked(self) -> Iterator[int]:
+        """``runs.jsonl`` opened for appending under an exclusive lock (released when closed)."""
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield fd
+        finally:
+            os.close(fd)
+
+    def _write_record(self, fd: int, record: RunRecord) -> None:
+        self._cut_truncated_tail(fd)
+        _write_all(fd, record.to_json_line().encode("utf-8"))
+        os.fsync(fd)
+        (self.dir / RUNNING_DIR / f"{record.run_id}.json").unlink(missing_ok=True)
+
+    def _recover_killed(self, fd: int) -> None:
+        """Append, as interrupted, every noted run whose process on this machine no longer exists."""
+        import socket
+
+        host = socket.gethostname()
+        for note_path in sorted((self.dir / RUNNING_DIR).glob("*.json")):
+            try:
+                note = json.loads(note_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):  # gone meanwhile, or not a note
+                continue
+            if note.get("host") != host or _process_started(note.get("pid")) == note.get("started"):
+                continue  # still running, or on another machine: nothing to say yet
+            record = RunRecord.from_dict(note["record"])  # finished_at stays None: when it died is unknown
+            self._write_record(fd, record)
+            warnings.warn(
+                f"{self.path}: run {record.run_id[:12]} was killed; recorded as interrupted", stacklevel=4
+            )
+
+    def _numbered_records(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        if not self.dir.is_dir():
+            from carpentry_kit.errors import UsageError
+
+            raise UsageError(
+                f"{self.dir}: no such results directory — run `carpentry run SPEC --out {self.dir}`"
+            )
+        if not self.path.exists():
+            return
+        lines = self._read_lines()
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            if not line.endswith("\n"):
+                warnings.warn(
+                    f"{self.path}:{number}: skipped a truncated last line (a writer was stopped mid-way)",
+                    stacklevel=3,
+                )
+                return
+            yield number, self._parse(line, number)
+
+    def _read_lines(self) -> list[str]:
+        with open(self.path, encoding="utf-8") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+            return handle.readlines()
+
+    def _parse(self, line: str, number: int) -> dict[str, Any]:
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise ValueError("a line must hold one JSON object")
+            return RunRecord.from_dict(data).to_dict()
+        except ValueError as error:  # json.JSONDecodeError is a ValueError
+            from carpentry_kit.errors import UsageError
+
+            raise UsageError(
+                f"{self.path}:{number}: corrupt record ({error}) — remove or fix that line"
+            ) from None
+
+    def _cut_truncated_tail(self, fd: int) -> None:
+        """Drop a partial last line left by a killed writer, so the next line starts clean."""
+        size = os.fstat(fd).st_size
+        if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+            return
+        keep = _after_last_newline(fd, size)
+        os.ftruncate(fd, keep)
+        warnings.warn(f"{self.path}: removed a truncated last line ({size - keep} bytes)", stacklevel=3)
+
+
+def _process_started(pid: Any) -> float | None:
+    """When process ``pid`` started (tells it apart from a later process given the same pid), or None."""
+    import psutil
+
+    try:
+        return psutil.Process(int(pid)).create_time()
+    except (psutil.Error, TypeError, ValueError):
+        return None
+
+
+def _after_last_newline(fd: int, size: int, chunk: int = 1 << 16) -> int:
+    """Offset just past the last newline in the file (0 if there is none), reading backwards."""
+    end = size
+    while end > 0:
+        start = max(0, end - chunk)
+        position = os.pread(fd, end - start, start).rfind(b"\n")
+        if position >= 0:
+            return start + position + 1
+        end = start
+    return 0
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    written = os.write(fd, data)
+    while written < len(data):  # a regular file takes it in one call; finish if it ever did not
+        written += os.write(fd, data[written:])
+
+
+
+
