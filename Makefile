@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip -q --disable-pip-version-check
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv run test lint exercises book bench browser doctor clean
+.PHONY: venv run test test-fast lint exercises book bench browser doctor clean
 
 $(BIN)/carpentry: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,16 +23,22 @@ run: $(BIN)/carpentry  ## validate and rate the shipped specs, then run the firs
 browser:  ## Debian's chromium for the browser tests (CI runs as root)
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: $(BIN)/carpentry browser  ## lint, then the whole test suite
+test: $(BIN)/carpentry browser  ## lint, the architecture contract, then the whole test suite
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
+
+test-fast: $(BIN)/carpentry  ## everything but the lesson, book, browser and grading executions (< 2 min)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(BIN)/carpentry
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check carpentry_kit tests benchmarks
 
 book: $(BIN)/carpentry  ## build the Jupyter Book into book/_build/html: executes every lesson; a failing cell or any warning fails it
-	$(BIN)/python -m carpentry_kit.teaching.curriculum pages --check
+	$(BIN)/python -m carpentry_kit.cli.pages --check
 	$(BIN)/jupyter-book build -W -n book/
 
 exercises: $(BIN)/carpentry  ## regenerate exercises/ (student versions) from solutions/

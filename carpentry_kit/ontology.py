@@ -6,7 +6,11 @@ place: the spec validator, the JSON Schema, the rating rubric and the MLCommons 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
+
+# The scenarios of the spec format (``protocol.scenario``), in order.
+Scenario = Literal["offline", "single-stream", "time-to-quality"]
+SCENARIOS: tuple[str, ...] = get_args(Scenario)
 
 DOMAINS: tuple[str, ...] = (
     "High Energy Physics",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from carpentry_kit.cli import pages
 from carpentry_kit.teaching import curriculum
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +45,7 @@ def test_cli_reference_is_generated_and_up_to_date():
     page = (ROOT / curriculum.CLI_REFERENCE_FILE).read_text(encoding="utf-8")
     assert "This page is generated" in page
     assert all(f"## `carpentry {name}`" in page for name in COMMANDS)
-    assert page == curriculum.cli_reference_markdown(), f"run `{curriculum.REGENERATE}`"
+    assert page == pages.cli_reference_markdown(), f"run `{curriculum.REGENERATE}`"
 
 
 def test_toc_lists_lessons_exercises_and_guides():

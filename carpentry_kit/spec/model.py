@@ -17,11 +17,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from carpentry_kit.ontology import VOCABULARIES, closest_term
+from carpentry_kit.ontology import VOCABULARIES, Scenario, closest_term
 
 SPEC_VERSION = 1
 
-Scenario = Literal["offline", "single-stream", "time-to-quality"]
 MetricKind = Literal["quality", "performance", "energy"]
 Goal = Literal["maximize", "minimize"]
 AcceleratorUse = Literal["none", "optional", "required"]

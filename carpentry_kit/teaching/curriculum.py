@@ -6,8 +6,7 @@ timings lines, Questions, Objectives, Prerequisites, challenges with solutions, 
 plot, Key points, metadata, no outputs); and it generates the book's reference pages (spec format from the
 pydantic models, CLI from each command's ``--help``). Run from the repository root::
 
-    python -m carpentry_kit.teaching.curriculum pages          # rewrite the generated pages
-    python -m carpentry_kit.teaching.curriculum pages --check  # exit 1 if a generated page is out of date
+    python -m carpentry_kit.cli.pages [--check]             # rewrite (or check) the generated pages
     python -m carpentry_kit.teaching.curriculum check          # lesson template problems, one a line
     python -m carpentry_kit.teaching.curriculum schedule       # print the schedule tables
 """
@@ -27,7 +26,7 @@ SCHEDULE_FILE = Path("lessons/schedule.yml")
 GUIDE_FILE = Path("book/instructor-guide.md")
 SPEC_REFERENCE_FILE = Path("book/reference/spec.md")
 CLI_REFERENCE_FILE = Path("book/reference/cli.md")
-REGENERATE = "python -m carpentry_kit.teaching.curriculum pages"
+REGENERATE = "python -m carpentry_kit.cli.pages"
 _BEGIN = "<!-- BEGIN GENERATED: {name} ({command}) -->"
 _END = "<!-- END GENERATED: {name} -->"
 
@@ -375,7 +374,7 @@ def curriculum_problems(root: str | Path = ".") -> list[str]:
 
 
 # ------------------------------------------------------------------------------------- generated pages
-def _generated_note(source: str) -> str:
+def generated_note(source: str) -> str:
     return (
         "```{note}\nThis page is generated from "
         + source
@@ -389,7 +388,7 @@ def spec_reference_markdown() -> str:
 
     lines = [
         "# Spec format reference\n",
-        _generated_note("the pydantic models in `carpentry_kit/spec_model.py`"),
+        generated_note("the pydantic models in `carpentry_kit/spec_model.py`"),
     ]
     lines.append(
         "A spec is a YAML file with `spec_version: 1` and the sections below. Unknown keys are errors.\n"
@@ -477,34 +476,6 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def cli_reference_markdown() -> str:
-    """The CLI reference: the ``--help`` text of every ``carpentry`` command."""
-    from carpentry_kit.cli.main import COMMANDS
-
-    lines = ["# Command-line reference\n", _generated_note("`carpentry COMMAND --help`")]
-    lines.append("Exit codes: 0 ok (a run: VALID), 1 a run is INVALID or a check failed, 2 bad input.\n")
-    for name in COMMANDS:
-        lines += [f"## `carpentry {name}`\n", "```text", _command_help(name).rstrip(), "```\n"]
-    return "\n".join(lines)
-
-
-def _command_help(name: str) -> str:
-    import importlib
-
-    from carpentry_kit.cli.main import COMMANDS
-
-    module_name, help_text = COMMANDS[name]
-    parser = argparse.ArgumentParser(
-        prog=f"carpentry {name}",
-        description=help_text,
-        formatter_class=lambda prog: argparse.HelpFormatter(prog, width=100),
-    )
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        return f"(not available in this version: {error})"
-    module.add_arguments(parser, name)
-    return parser.format_help()
 
 
 def replace_region(text: str, name: str, body: str) -> str:
@@ -518,37 +489,6 @@ def replace_region(text: str, name: str, body: str) -> str:
     return pattern.sub(lambda _: f"{begin}\n\n{body}\n\n{end}", text)
 
 
-def generated_pages(root: str | Path = ".") -> dict[Path, str]:
-    """Every generated page (path -> full text it should have)."""
-    root = Path(root)
-    guide = (root / GUIDE_FILE).read_text(encoding="utf-8")
-    return {
-        root / GUIDE_FILE: replace_region(
-            guide, "schedule", schedule_markdown(load_schedule(root / SCHEDULE_FILE))
-        ),
-        root / SPEC_REFERENCE_FILE: spec_reference_markdown(),
-        root / CLI_REFERENCE_FILE: cli_reference_markdown(),
-    }
-
-
-def stale_pages(root: str | Path = ".") -> list[Path]:
-    """Generated pages whose text on disk differs from what the generator makes now."""
-    return [
-        path
-        for path, text in generated_pages(root).items()
-        if not path.exists() or path.read_text(encoding="utf-8") != text
-    ]
-
-
-def write_pages(root: str | Path = ".") -> list[Path]:
-    """Rewrite the generated pages that are out of date; returns the ones written."""
-    written = []
-    for path, text in generated_pages(root).items():
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            written.append(path)
-    return written
 
 
 # ----------------------------------------------------------------------------------------------- main
@@ -556,8 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m carpentry_kit.teaching.curriculum", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("action", choices=["pages", "check", "schedule"])
-    parser.add_argument("--check", action="store_true", help="pages: only report stale pages (exit 1 if any)")
+    parser.add_argument("action", choices=["check", "schedule"])
     parser.add_argument("--root", default=".", help="repository root (default: the current directory)")
     args = parser.parse_args(argv)
     try:
@@ -575,16 +514,7 @@ def _act(args: argparse.Namespace) -> int:
         problems = curriculum_problems(args.root)
         print("\n".join(problems) or "all lessons follow the template")
         return 1 if problems else 0
-    if args.check:
-        stale = stale_pages(args.root)
-        print(
-            "\n".join(f"{path}: out of date — run `{REGENERATE}`" for path in stale)
-            or "generated pages are up to date"
-        )
-        return 1 if stale else 0
-    for path in write_pages(args.root):
-        print(f"wrote {path}")
-    return 0
+    raise AssertionError(args.action)  # argparse allows only the actions above
 
 
 if __name__ == "__main__":

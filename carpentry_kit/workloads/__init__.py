@@ -14,16 +14,15 @@ import importlib
 import warnings
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, ClassVar, get_args
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from carpentry_kit.errors import UsageError, close_match
-from carpentry_kit.spec.model import Scenario
+from carpentry_kit.ontology import SCENARIOS
 
 if TYPE_CHECKING:
     from carpentry_kit.data.datasets import LoadedDataset
 
 ENTRY_POINT_GROUP = "carpentry_kit.workloads"
-SCENARIOS: tuple[str, ...] = get_args(Scenario)  # the spec format's scenarios, in its order
 _BUILTIN_MODULES = ("matmul", "mlp", "heat")
 
 

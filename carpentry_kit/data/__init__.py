@@ -1,0 +1,1 @@
+"""Data sources for workloads: built-in datasets, files and URLs (sha256-verified), the heat simulation."""

@@ -1,0 +1,1 @@
+"""Stage 4 — explore stored results: sweeps, comparisons with confidence intervals, plots, reports."""

@@ -1,0 +1,1 @@
+"""Teaching: workshop readiness (doctor), nbgrader exercise generation and isolated autograding, the curriculum."""
