@@ -66,5 +66,3 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     if close:
         return f"did you mean '{close}'?"
     return "allowed: " + ", ".join(choices) if choices else ""
-
-

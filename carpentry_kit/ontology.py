@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
+from carpentry_kit.errors import close_match
+
 # The scenarios of the spec format (``protocol.scenario``), in order.
 Scenario = Literal["offline", "single-stream", "time-to-quality"]
 SCENARIOS: tuple[str, ...] = get_args(Scenario)
@@ -83,6 +85,25 @@ def producible_metrics(scenario: str, workload_class: Any, work: dict[str, float
     if scenario != "time-to-quality" and (work is None or "flop" in work):
         names.append("gflops")
     return names + list(ENERGY_UNITS) + list(workload_class.quality_metrics)
+
+
+def unproducible_metrics(
+    workload: Any, scenario: str, names: list[Any], work: dict[str, float] | None = None
+) -> list[tuple[int, str, str]]:
+    """``(index, message, hint)`` for each metric name a run of ``workload`` in ``scenario`` cannot produce.
+
+    The one check, used by spec validation (``work=None``: not known yet) and by the runner after setup, once
+    the workload's work per sample is known (``gflops`` needs a flop count). The hint lists what it can produce.
+    """
+    known = producible_metrics(scenario, workload, work)
+    problems = []
+    for index, name in enumerate(names):
+        if isinstance(name, str) and name not in known:
+            message = f"workload '{workload.name}' cannot produce '{name}' in the {scenario} scenario"
+            close = close_match(name, known)
+            hint = (f"did you mean '{close}'? " if close else "") + "it can produce: " + ", ".join(known)
+            problems.append((index, message, hint))
+    return problems
 
 
 def metric_kind(name: str, quality_metrics: Any) -> str | None:

@@ -18,12 +18,24 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rate": ("carpentry_kit.cli.spec_commands", "score a spec against the six-category rubric, with advice"),
     "schema": ("carpentry_kit.cli.spec_commands", "print the JSON Schema of the spec format (for editors)"),
     "export": ("carpentry_kit.cli.spec_commands", "export a spec as an MLCommons Science collection entry"),
-    "import": ("carpentry_kit.cli.spec_commands", "turn an MLCommons Science collection entry into a spec skeleton"),
+    "import": (
+        "carpentry_kit.cli.spec_commands",
+        "turn an MLCommons Science collection entry into a spec skeleton",
+    ),
     "workloads": ("carpentry_kit.cli.run_commands", "list the registered workloads and their parameters"),
-    "run": ("carpentry_kit.cli.run_commands", "run a spec: timing, energy, validity, results with provenance"),
-    "sweep": ("carpentry_kit.cli.explore_commands", "run a spec over a grid of overrides (locally or on Dask)"),
+    "run": (
+        "carpentry_kit.cli.run_commands",
+        "run a spec: timing, energy, validity, results with provenance",
+    ),
+    "sweep": (
+        "carpentry_kit.cli.explore_commands",
+        "run a spec over a grid of overrides (locally or on Dask)",
+    ),
     "compare": ("carpentry_kit.cli.explore_commands", "compare stored results against a baseline, with CIs"),
-    "report": ("carpentry_kit.cli.explore_commands", "write a self-contained HTML report of a results directory"),
+    "report": (
+        "carpentry_kit.cli.explore_commands",
+        "write a self-contained HTML report of a results directory",
+    ),
     "doctor": ("carpentry_kit.teaching.doctor", "check this machine is ready for the workshop"),
     "grade": ("carpentry_kit.teaching.grading", "autograde nbgrader submissions, each one isolated"),
 }

@@ -269,7 +269,7 @@ def _store(store: ResultStore, record: dict[str, Any], mllog: str | None) -> Non
     """Append the record (the sweep is the store's only writer) and its MLLOG file beside it."""
     store.append(record)
     if mllog is not None:
-        log_path = store.dir / "mllog" / f"{record['run_id']}.log"
+        log_path = store.mllog_path(record["run_id"])
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text(mllog, encoding="utf-8")
 
@@ -318,35 +318,25 @@ def run_point(job: _Job, overrides: dict[str, Any]) -> tuple[dict[str, Any], str
         except Exception as error:  # raised before the workload ran (infrastructure, data): record it
             return _failed_record(job, overrides, error), None
         record = dict(result.record, spec_path=job.spec_path)
-        log_path = ResultStore(scratch).dir / "mllog" / f"{record['run_id']}.log"
+        log_path = ResultStore(scratch).mllog_path(record["run_id"])
         mllog = log_path.read_text(encoding="utf-8") if log_path.exists() else None
     return record, mllog
 
 
 def _failed_record(job: _Job, overrides: dict[str, Any], error: BaseException) -> dict[str, Any]:
-    from carpentry_kit.results.record import RunRecord, utc_now
+    from carpentry_kit.results.record import new_record, utc_now
     from carpentry_kit.spec.load import apply_overrides
-    from carpentry_kit.spec.model import canonical_spec, spec_hash
-    from carpentry_kit.system import describe_system, software_versions
 
     spec = apply_overrides(job.base, overrides)
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return RunRecord(
-        benchmark=spec.benchmark.name,
-        spec_hash=spec_hash(spec),
-        spec=canonical_spec(spec),
-        spec_path=job.spec_path,
-        overrides=dict(overrides),
-        scenario=spec.protocol.scenario,
-        device=job.device or "not started",
-        status="failed",
-        error=f"{type(error).__name__}: {message}",
-        validity="INVALID",
-        reasons=["the run failed before it could be measured"],
-        finished_at=utc_now(),
-        system=describe_system(),
-        software=software_versions(),
-    ).to_dict()
+    record = new_record(spec, job.spec_path, overrides, job.device or "not started")
+    record.status, record.error, record.finished_at = (
+        "failed",
+        f"{type(error).__name__}: {message}",
+        utc_now(),
+    )
+    record.validity, record.reasons = "INVALID", ["the run failed before it could be measured"]
+    return record.to_dict()
 
 
 def _run_on_dask(

@@ -6,10 +6,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-
     pass
-
-
 
 
 class PeakMemory:

@@ -5,27 +5,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.measure.harness import Measurement
-from carpentry_kit.ontology import producible_metrics
+from carpentry_kit.ontology import unproducible_metrics
 
 if TYPE_CHECKING:
-
     from carpentry_kit.spec.model import Spec
 
 
-
-
-def metric_problems(
-    spec: Spec, workload_class: type, work: dict[str, float] | None = None
+def unproducible_after_setup(
+    spec: Spec, workload_class: type, work: dict[str, float]
 ) -> list[tuple[tuple, str, str]]:
-    """A problem for every spec metric the run cannot produce, listing the ones it can."""
-    from carpentry_kit.spec.registry_checks import unproducible_metric
-
-    scenario = spec.protocol.scenario
-    known = producible_metrics(scenario, workload_class, work)
+    """The spec's metrics this run cannot produce now that the workload's work per sample is known
+    (validation allowed ``gflops`` before setup; a workload that counts no flop cannot give it)."""
+    names = [metric.name for metric in spec.metrics]
     return [
-        (("metrics", index, "name"), *unproducible_metric(workload_class.name, metric.name, scenario, known))
-        for index, metric in enumerate(spec.metrics)
-        if metric.name not in known
+        (("metrics", index, "name"), message, hint)
+        for index, message, hint in unproducible_metrics(workload_class, spec.protocol.scenario, names, work)
     ]
 
 
@@ -140,5 +134,3 @@ def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
         "carbon_method": carbon_method,
         "notes": first.notes,
     }
-
-

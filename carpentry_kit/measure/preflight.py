@@ -6,18 +6,17 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+from carpentry_kit.errors import SpecError
 
+if TYPE_CHECKING:
     from carpentry_kit.spec.model import Spec
 
 
-
-
-def check_infrastructure(spec: Spec, spec_path: str | None, device: str | None = None) -> str:
+def check_infrastructure(spec: Spec, device: str | None = None) -> str:
     """The device to run on; a ``SpecError`` naming every required thing this machine lacks."""
     problems = _machine_problems(spec) + _software_problems(spec)
     device, device_problems = _resolve_device(spec, device)
-    raise_problems(spec, spec_path, problems + device_problems)
+    raise_problems(spec, problems + device_problems)
     return device
 
 
@@ -93,14 +92,11 @@ def load_datasets(spec: Spec, spec_path: str | None) -> dict[str, Any]:
         try:
             loaded[dataset.name] = load_dataset(dataset, spec_dir, seed=spec.task.seed)
         except DatasetError as error:
-            raise_problems(spec, spec_path, [(("datasets", index, error.key), error.message, error.hint)])
+            raise_problems(spec, [(("datasets", index, error.key), error.message, error.hint)])
     return loaded
 
-def raise_problems(spec: Spec, spec_path: str | None, problems: list[tuple[tuple, str, str]]) -> None:
-    """Raise a ``SpecError`` with each ``(loc, message, hint)`` placed where the spec set it."""
-    if not problems:
-        return
-    from carpentry_kit.errors import SpecError
-    from carpentry_kit.spec.load import problem_at
 
-    raise SpecError([problem_at(spec, loc, message, hint, spec_path) for loc, message, hint in problems])
+def raise_problems(spec: Spec, problems: list[tuple[tuple, str, str]]) -> None:
+    """Raise a ``SpecError`` with each ``(loc, message, hint)`` placed where the spec set it."""
+    if problems:
+        raise SpecError([spec.problem_at(loc, message, hint) for loc, message, hint in problems])

@@ -24,14 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.measure.harness import Harness, Measurement, QualityTarget
 from carpentry_kit.measure.memory import PeakMemory
-from carpentry_kit.measure.metrics import build_metrics, energy_summary, metric_problems
+from carpentry_kit.measure.metrics import build_metrics, energy_summary, unproducible_after_setup
 from carpentry_kit.measure.preflight import check_infrastructure, load_datasets, raise_problems
 from carpentry_kit.measure.validity import judge
 from carpentry_kit.results.frame import records_frame
 from carpentry_kit.results.mllog import RunLog
-from carpentry_kit.results.record import RunRecord, utc_now
+from carpentry_kit.results.record import new_record, utc_now
 from carpentry_kit.results.store import ResultStore
 from carpentry_kit.results.summary import format_record, record_html
+from carpentry_kit.workloads import get_workload
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,12 +55,11 @@ def run(
     overrides = dict(overrides or {})
     if repeats is not None:
         overrides["protocol.repeats"] = repeats
-    spec, spec_path = _load(spec_or_path, overrides)
-    device = check_infrastructure(spec, spec_path, device)
-    workload_class = _workload_class(spec, spec_path)
-    raise_problems(spec, spec_path, metric_problems(spec, workload_class))
+    spec, spec_path = _load(spec_or_path, overrides)  # the spec stage; from here on the Spec is trusted
+    device = check_infrastructure(spec, device)
+    workload_class = get_workload(spec.task.workload)  # load_spec checked it is registered
     _check_carbon_country()
-    record = _new_record(spec, spec_path, overrides, device)
+    record = new_record(spec, spec_path, overrides, device)
     store = ResultStore(out if out is not None else spec.results.dir)
     return _Run(spec, spec_path, record, store, workload_class, energy, progress).execute()
 
@@ -122,40 +122,6 @@ def _check_carbon_country() -> None:
         carbon_estimate(0.0)
 
 
-def _workload_class(spec: Spec, spec_path: str | None) -> type:
-    from carpentry_kit.errors import did_you_mean
-    from carpentry_kit.workloads import UnknownWorkloadError, get_workload, list_workloads
-
-    try:
-        return get_workload(spec.task.workload)
-    except UnknownWorkloadError:
-        names = sorted(list_workloads())
-        hint = f"{did_you_mean(spec.task.workload, names)} (`carpentry workloads` lists them)"
-        raise_problems(
-            spec, spec_path, [(("task", "workload"), f"'{spec.task.workload}' is not a workload", hint)]
-        )
-        raise  # not reached
-
-
-
-
-def _new_record(spec: Spec, spec_path: str | None, overrides: dict[str, Any], device: str) -> RunRecord:
-    from carpentry_kit.spec.model import canonical_spec, spec_hash
-    from carpentry_kit.system import describe_system, software_versions
-
-    return RunRecord(
-        benchmark=spec.benchmark.name,
-        spec_hash=spec_hash(spec),
-        spec=canonical_spec(spec),
-        spec_path=spec_path,
-        overrides=overrides,
-        scenario=spec.protocol.scenario,
-        device=device,
-        system=describe_system(),
-        software=software_versions(),
-    )
-
-
 # ---------------------------------------------------------------- running
 
 
@@ -183,7 +149,8 @@ class _Run:
                 raise RunInterrupted(
                     self._finish("interrupted", "interrupted by the user (Ctrl-C)")
                 ) from None
-            except SpecError:  # a metric the workload cannot produce, found after setup: bad input
+            except SpecError:  # a metric the workload cannot produce, found after setup: bad input,
+                self.store.abandon(self.record)  # so nothing is recorded (no phantom interrupted run)
                 raise
             except Exception as error:  # the workload's own failure: recorded, reported, not raised
                 return self._finish("failed", _describe_error(error))
@@ -206,7 +173,7 @@ class _Run:
         workload.setup()
         self.log.end("init_stop")
         self.work = dict(workload.work_per_sample())
-        raise_problems(self.spec, self.spec_path, metric_problems(self.spec, self.workload_class, self.work))
+        raise_problems(self.spec, unproducible_after_setup(self.spec, self.workload_class, self.work))
         target = self.spec.quality_target()
         self.harness = Harness(
             workload,
@@ -288,5 +255,3 @@ class _progress_bar:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.close()
-
-

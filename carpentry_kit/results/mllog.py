@@ -31,8 +31,6 @@ INTERVAL_END = "INTERVAL_END"
 POINT_IN_TIME = "POINT_IN_TIME"
 
 
-
-
 def _start_key(key: str) -> str:
     """The start key MLPerf pairs with an end key: ``run_stop`` -> ``run_start``."""
     return key[: -len("_stop")] + "_start" if key.endswith("_stop") else key
@@ -119,6 +117,8 @@ class MLLogger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
 class RunLog:
     """MLPerf-style events of one run in ``<dir>/mllog/<run_id>.log``, written as the run goes.
 
@@ -128,7 +128,7 @@ class RunLog:
     def __init__(self, store: ResultStore, record: RunRecord):
         from carpentry_kit.results.mllog import MLLogger
 
-        self.logger = MLLogger(store.dir / "mllog" / f"{record.run_id}.log", namespace=record.benchmark)
+        self.logger = MLLogger(store.mllog_path(record.run_id), namespace=record.benchmark)
         self.safely(self.logger.event, "submission_benchmark", record.benchmark)
         self.safely(self.logger.event, "submission_division", "open")
         self.safely(self.logger.event, "submission_status", "research")
@@ -171,5 +171,3 @@ def _repeat_quality(measurement: Measurement | None) -> list[tuple[int | None, d
         return []
     seeds: list[int | None] = list(measurement.seeds) or [None] * len(measurement.quality)
     return list(zip(seeds, measurement.quality, strict=False))
-
-

@@ -15,15 +15,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    pass
+    from carpentry_kit.spec.model import Spec
 
 RECORD_VERSION = 1
 STORE_FILE = "runs.jsonl"
 RUNNING_DIR = "running"  # notes of runs in progress, one JSON file per run
+MLLOG_DIR = "mllog"  # MLPerf-style event logs, one file per run
 KILLED_REASON = "the process running it ended before the run finished (killed, or the machine stopped)"
 
 # version -> function turning a record of that version into one of the next version
 _UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
 
 def utc_now() -> str:
     """The current time as ISO 8601 UTC, the timestamp format of records."""
@@ -76,6 +78,25 @@ class RunRecord:
 _FIELD_NAMES = tuple(f.name for f in fields(RunRecord))
 
 
+def new_record(spec: Spec, spec_path: str | None, overrides: dict[str, Any], device: str) -> RunRecord:
+    """A fresh record for a run of ``spec`` (as overridden) on ``device``, with its provenance: the
+    canonical spec and its hash, the system description and the software versions."""
+    from carpentry_kit.spec.model import canonical_spec, spec_hash
+    from carpentry_kit.system import describe_system, software_versions
+
+    return RunRecord(
+        benchmark=spec.benchmark.name,
+        spec_hash=spec_hash(spec),
+        spec=canonical_spec(spec),
+        spec_path=spec_path,
+        overrides=dict(overrides),
+        scenario=spec.protocol.scenario,
+        device=device,
+        system=describe_system(),
+        software=software_versions(),
+    )
+
+
 def upgrade_record(data: dict[str, Any]) -> dict[str, Any]:
     """Bring a stored record to ``RECORD_VERSION``; raises ``ValueError`` for unknown versions."""
     version = data.get("record_version")
@@ -92,6 +113,7 @@ def upgrade_record(data: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"record_version {record['record_version']} is not a known version")
         record = step(record)
     return record
+
 
 def json_default(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars

@@ -29,10 +29,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carpentry_kit.results.record import KILLED_REASON, RUNNING_DIR, STORE_FILE, RunRecord, json_default
+from carpentry_kit.results.record import (
+    KILLED_REASON,
+    MLLOG_DIR,
+    RUNNING_DIR,
+    STORE_FILE,
+    RunRecord,
+    json_default,
+)
 
 if TYPE_CHECKING:
     pass
+
 
 class ResultStore:
     """A results directory holding ``runs.jsonl`` (and ``mllog/`` logs beside it)."""
@@ -51,6 +59,17 @@ class ResultStore:
         with self._locked() as fd:
             self._recover_killed(fd)
             self._write_record(fd, record)
+
+    def abandon(self, record: RunRecord) -> None:
+        """Drop the in-progress note of a run refused for bad input: nothing is recorded for it."""
+        self._note_path(record).unlink(missing_ok=True)
+
+    def mllog_path(self, run_id: str) -> Path:
+        """Where the MLLOG events of run ``run_id`` go: ``<dir>/mllog/<run_id>.log``."""
+        return self.dir / MLLOG_DIR / f"{run_id}.log"
+
+    def _note_path(self, record: RunRecord) -> Path:
+        return self.dir / RUNNING_DIR / f"{record.run_id}.json"
 
     def begin(self, record: RunRecord) -> None:
         """Note that ``record``'s run is in progress in this process (see the module docstring)."""
@@ -90,7 +109,7 @@ class ResultStore:
         self._cut_truncated_tail(fd)
         _write_all(fd, record.to_json_line().encode("utf-8"))
         os.fsync(fd)
-        (self.dir / RUNNING_DIR / f"{record.run_id}.json").unlink(missing_ok=True)
+        self._note_path(record).unlink(missing_ok=True)
 
     def _recover_killed(self, fd: int) -> None:
         """Append, as interrupted, every noted run whose process on this machine no longer exists."""
@@ -185,7 +204,3 @@ def _write_all(fd: int, data: bytes) -> None:
     written = os.write(fd, data)
     while written < len(data):  # a regular file takes it in one call; finish if it ever did not
         written += os.write(fd, data[written:])
-
-
-
-

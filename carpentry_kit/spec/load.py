@@ -26,7 +26,6 @@ from carpentry_kit.spec.yaml_source import Document, LineLoader, Mark, NodeReade
 EXAMPLES_DIR = Path(__file__).parent.parent / "examples"
 
 
-
 def check_spec(path_or_text: str | Path, overrides: dict[str, Any] | None = None) -> list[Problem]:
     """Every problem in a spec file (or YAML text), in file order; empty when the spec is valid."""
     return _load(path_or_text, overrides)[1]
@@ -43,20 +42,6 @@ def load_spec(path_or_text: str | Path, overrides: dict[str, Any] | None = None)
     return spec
 
 
-def problem_at(spec: Spec, loc: Loc, message: str, hint: str, file: str | None = None) -> Problem:
-    """A ``Problem`` placed where ``loc`` was written: its file line, or the ``--set`` that gave it.
-
-    Used by later stages (the runner's infrastructure and dataset checks) to report like validation does.
-    """
-    document = spec._source
-    if document is None and file and Path(file).is_file():
-        document = read_source(Path(file))
-    if document is None:
-        return Problem(file or "<spec>", None, None, field_path(loc), message, hint)
-    mark = document.mark_for(loc)
-    return Problem(mark.file, mark.line, mark.column, field_path(loc), message, hint)
-
-
 def _load(path_or_text: str | Path, overrides: dict[str, Any] | None) -> tuple[Spec | None, list[Problem]]:
     document = read_source(path_or_text)
     if overrides and document.data is not None:
@@ -65,7 +50,7 @@ def _load(path_or_text: str | Path, overrides: dict[str, Any] | None) -> tuple[S
             return None, [*document.problems, *override_problems]
     spec, problems = validate_document(document)
     if spec is not None:
-        spec._source = document
+        _attach(spec, document)
     return spec, problems
 
 
@@ -88,7 +73,7 @@ def apply_overrides(spec: Spec, overrides: dict[str, Any]) -> Spec:
     new_spec, problems = validate_document(document)
     if problems or new_spec is None:
         raise SpecError(problems)
-    new_spec._source = document
+    _attach(new_spec, document)
     return new_spec
 
 
@@ -155,10 +140,6 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return overrides
 
 
-
-
-
-
 def example_names() -> list[str]:
     """Names of the example specs shipped with carpentry-kit."""
     return sorted(path.stem for path in EXAMPLES_DIR.glob("*.yaml"))
@@ -170,3 +151,12 @@ def example_spec_path(name: str) -> Path:
     if not path.is_file():
         raise UsageError(f"no example spec '{name}' — {did_you_mean(name, example_names())}")
     return path
+
+
+def _attach(spec: Spec, document: Document) -> None:
+    """Give ``spec`` its document (for overrides) and a plain table of where each value was written."""
+    spec._source, spec._file = document, document.file
+    if document.reader is not None:
+        spec._positions = {
+            loc: (mark.file, mark.line, mark.column) for loc, mark in document.reader.values.items()
+        }

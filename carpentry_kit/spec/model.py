@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from carpentry_kit.errors import Loc, Problem, field_path
 from carpentry_kit.ontology import VOCABULARIES, Scenario, closest_term
 
 SPEC_VERSION = 1
@@ -243,8 +244,11 @@ class Spec(_Section):
     constraints: Constraints = Field(default_factory=Constraints)
     protocol: Protocol = Field(default_factory=Protocol)
     results: Results = Field(default_factory=Results)
-    # Where each value came from (file line, or the --set that overrode it); set by spec.load_spec.
+    # The YAML document it was read from (spec.load uses it to apply overrides); set by load_spec.
     _source: Any = PrivateAttr(default=None)
+    # Where each value came from: loc -> (file, line, column); the --set that overrode it has no line.
+    _positions: dict[Loc, tuple[str, int | None, int | None]] = PrivateAttr(default_factory=dict)
+    _file: str = PrivateAttr(default="<spec>")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Spec:
@@ -270,6 +274,16 @@ class Spec(_Section):
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)
+
+    def problem_at(self, loc: Loc, message: str, hint: str) -> Problem:
+        """A ``Problem`` placed where ``loc`` was written (or the nearest enclosing value, or the ``--set``
+        that gave it): how later stages (the runner's machine and dataset checks) report like validation."""
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self._positions:
+                file, line, column = self._positions[loc[:end]]
+                return Problem(file, line, column, field_path(loc), message, hint)
+        return Problem(self._file, None, None, field_path(loc), message, hint)
+
 
 def canonical_spec(spec: Spec) -> dict[str, Any]:
     """The spec with every default filled in and keys sorted: plain JSON-able data."""

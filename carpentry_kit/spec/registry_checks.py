@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from carpentry_kit.errors import Loc, close_match, did_you_mean
+from carpentry_kit.errors import Loc, did_you_mean
 
 
 def workload_problems(data: dict[str, Any]) -> list[tuple[Loc, str, str]]:
@@ -44,19 +44,18 @@ def _param_problems(name: str, params: Any) -> list[tuple[Loc, str, str]]:
 
 def _metric_problems(name: str, info: Any, scenario: Any, metrics: Any) -> list[tuple[Loc, str, str]]:
     """Each metric is one the workload produces in this scenario, declared with the right kind."""
-    from carpentry_kit.ontology import metric_kind, producible_metrics
+    from carpentry_kit.ontology import metric_kind, unproducible_metrics
 
     if not isinstance(metrics, list) or scenario not in info.scenarios:
         return []
-    known = producible_metrics(scenario, info)
-    problems: list[tuple[Loc, str, str]] = []
+    names = [metric.get("name") if isinstance(metric, dict) else None for metric in metrics]
+    problems: list[tuple[Loc, str, str]] = [
+        (("metrics", index, "name"), message, hint)
+        for index, message, hint in unproducible_metrics(info, scenario, names)
+    ]
+    unproducible = {index for (_, index, _), _, _ in problems}
     for index, metric in enumerate(metrics):
-        if not isinstance(metric, dict) or not isinstance(metric.get("name"), str):
-            continue
-        if metric["name"] not in known:
-            problems.append(
-                (("metrics", index, "name"), *unproducible_metric(name, metric["name"], scenario, known))
-            )
+        if index in unproducible or not isinstance(metric, dict) or not isinstance(metric.get("name"), str):
             continue
         kind = metric_kind(metric["name"], info.quality_metrics)
         if metric.get("kind") in ("quality", "performance", "energy") and metric["kind"] != kind:
@@ -64,13 +63,3 @@ def _metric_problems(name: str, info: Any, scenario: Any, metrics: Any) -> list[
             message = f"'{metric['name']}' is {article} {kind} metric, not {metric['kind']}"
             problems.append((("metrics", index, "kind"), message, f"write `kind: {kind}`"))
     return problems
-
-
-def unproducible_metric(workload: str, metric: str, scenario: str, known: list[str]) -> tuple[str, str]:
-    """``(message, hint)`` for a metric a run of ``workload`` in ``scenario`` cannot produce; the hint
-    lists the ``known`` ones it can. Shared by validation and the runner's check after setup."""
-    message = f"workload '{workload}' cannot produce '{metric}' in the {scenario} scenario"
-    close = close_match(metric, known)
-    return message, (f"did you mean '{close}'? " if close else "") + "it can produce: " + ", ".join(known)
-
-

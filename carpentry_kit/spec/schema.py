@@ -9,7 +9,6 @@ from carpentry_kit.spec.model import SPEC_VERSION, Spec
 SCHEMA_ID = "https://github.com/carpentry-kit/carpentry-kit/raw/main/carpentry-spec.schema.json"
 
 
-
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the spec format, with the ontology terms as enums (for editor completion)."""
     from carpentry_kit.ontology import VOCABULARIES
@@ -25,5 +24,3 @@ def json_schema() -> dict[str, Any]:
         "title": f"carpentry-kit benchmark specification, spec_version {SPEC_VERSION}",
         **{key: value for key, value in schema.items() if key != "title"},
     }
-
-

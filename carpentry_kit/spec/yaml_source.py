@@ -13,7 +13,6 @@ from carpentry_kit.errors import Loc, Problem, field_path
 TEXT_SOURCE = "<text>"
 
 
-
 _PLAIN_TAGS = {
     f"tag:yaml.org,2002:{name}"
     for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge")
@@ -210,5 +209,3 @@ def read_source(path_or_text: str | Path) -> Document:
         problem = Problem(file, None, None, "", f"cannot read the file: {reason}", "give a YAML text file")
         return Document(file, None, None, [problem])
     return _read_yaml(text, file)
-
-

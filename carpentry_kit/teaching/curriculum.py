@@ -476,8 +476,6 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-
-
 def replace_region(text: str, name: str, body: str) -> str:
     """Replace the body between the BEGIN/END GENERATED markers called ``name`` in ``text``."""
     begin, end = _BEGIN.format(name=name, command=REGENERATE), _END.format(name=name)
@@ -487,8 +485,6 @@ def replace_region(text: str, name: str, body: str) -> str:
             f"no region `{begin}` … `{end}` found — add the two marker lines where the {name} goes"
         )
     return pattern.sub(lambda _: f"{begin}\n\n{body}\n\n{end}", text)
-
-
 
 
 # ----------------------------------------------------------------------------------------------- main

@@ -13,7 +13,7 @@ import yaml
 from carpentry_kit.cli.main import main
 from carpentry_kit.spec.load import check_spec, example_spec_path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MATMUL = str(example_spec_path("matmul"))
 
 

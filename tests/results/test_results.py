@@ -107,7 +107,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, {root!r})
-    from tests.test_results import make_record
+    from tests.results.test_results import make_record
     from carpentry_kit.results.store import ResultStore
     store = ResultStore({directory!r})
     padding = "x" * 20000  # big lines make a kill during a write likely
@@ -120,7 +120,7 @@ WRITER = textwrap.dedent(
 
 @pytest.mark.parametrize("writers", [1, 3])
 def test_sigkill_while_appending_leaves_every_complete_record_loadable(tmp_path, writers):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     code = WRITER.format(root=root, directory=str(tmp_path))
     processes = [
         subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)

@@ -20,7 +20,7 @@ from carpentry_kit.teaching.curriculum import lesson_paths, solution_code
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LESSONS = lesson_paths(ROOT / "lessons")
 KERNEL = "python3"
 TIMEOUT_S = 180  # per cell; the lesson budget (60 s in all) is checked by benchmarks/bench_lessons.py

@@ -12,7 +12,7 @@ import pytest
 
 from carpentry_kit.teaching.grading import assignments, find_leaks, generate_exercises, nbgrader_command
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from carpentry_kit.spec.load import (
 from carpentry_kit.spec.model import canonical_spec, spec_hash
 from carpentry_kit.spec.schema import json_schema
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # Line numbers below refer to this text; keep it in step with the cases.
 BASE = """\
@@ -332,13 +332,11 @@ def test_apply_overrides_keeps_defaults_unstated_so_rating_is_unchanged():
 
 
 def test_problem_at_names_the_override_that_set_a_field():
-    from carpentry_kit.spec.load import problem_at
-
     path = example_spec_path("matmul")
     spec = load_spec(path, overrides={"infrastructure.software.packages": {"torch": ">=99"}})
-    overridden = problem_at(spec, ("infrastructure", "software", "packages", "torch"), "too old", "upgrade")
+    overridden = spec.problem_at(("infrastructure", "software", "packages", "torch"), "too old", "upgrade")
     assert str(overridden).startswith("--set infrastructure.software.packages=")
-    written = problem_at(spec, ("task", "workload"), "bad", "fix")
+    written = spec.problem_at(("task", "workload"), "bad", "fix")
     assert written.file == str(path) and written.line == _line_of(path, "workload:")
 
 

@@ -15,7 +15,7 @@ import pytest
 from carpentry_kit.teaching.grading import COURSE_ID, grade_assignment, write_csv
 from carpentry_kit.teaching.sandbox import Limits
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 FULL = 10.0  # autograded points of lesson01
 TESTS = (

@@ -14,7 +14,7 @@ import pytest
 
 from carpentry_kit.teaching import curriculum
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCHEDULE = curriculum.load_schedule(ROOT / curriculum.SCHEDULE_FILE)
 LESSONS = curriculum.lesson_paths(ROOT / "lessons")
 

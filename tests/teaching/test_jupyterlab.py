@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LESSON = ROOT / "lessons" / "01-first-benchmark.ipynb"
 START_TIMEOUT_S = 90
 RUN_TIMEOUT_MS = 300_000
