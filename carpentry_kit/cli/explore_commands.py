@@ -9,9 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from carpentry_kit.cli.main import add_set_option
+from carpentry_kit.cli.options import (
+    add_device_option,
+    add_energy_option,
+    add_out_option,
+    add_repeats_option,
+    add_set_option,
+)
 
-EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_INVALID = 0, 1
 
 SWEEP_EPILOG = """\
 examples:
@@ -56,12 +62,10 @@ def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
         help="a swept field and its values (YAML), e.g. task.params.size=64,128; repeat for more fields",
     )
     add_set_option(parser, "fix a field for every point")
-    parser.add_argument("--out", metavar="DIR", help="results directory (default: the spec's results.dir)")
-    parser.add_argument("--repeats", type=int, metavar="N", help="timed repeats per point (protocol.repeats)")
-    parser.add_argument(
-        "--energy", default="auto", metavar="METHOD", help="rapl, nvml, codecarbon, estimate, auto"
-    )
-    parser.add_argument("--device", metavar="DEVICE", help="cpu or cuda[:N] (default: the spec decides)")
+    add_out_option(parser)
+    add_repeats_option(parser, "timed repeats per point")
+    add_energy_option(parser)
+    add_device_option(parser)
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--dask", metavar="ADDRESS", help="run each point as a task on this Dask scheduler")
     where.add_argument(
@@ -96,18 +100,8 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the parsed command; bad input is reported on stderr as one line per problem, exit 2."""
-    from carpentry_kit.errors import SpecError, UsageError
-
-    command = {"sweep": _sweep, "compare": _compare, "report": _report}[args.command]
-    try:
-        return command(args)
-    except SpecError as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
-    except UsageError as error:
-        print(f"carpentry {args.command}: {error}", file=sys.stderr)
-    return EXIT_BAD_INPUT
+    """Run the parsed command (errors are mapped to exit codes by ``cli.main.handle_errors``)."""
+    return {"sweep": _sweep, "compare": _compare, "report": _report}[args.command](args)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -115,8 +109,6 @@ def _sweep(args: argparse.Namespace) -> int:
     from carpentry_kit.explore.sweep import parse_grid, sweep
     from carpentry_kit.spec.load import parse_overrides
 
-    if args.repeats is not None and args.repeats < 1:
-        raise UsageError(f"--repeats {args.repeats}: must be at least 1")
     if args.dask_local is not None and args.dask_local < 1:
         raise UsageError(f"--dask-local {args.dask_local}: must be at least 1 worker")
     result = sweep(

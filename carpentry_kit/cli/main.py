@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Callable
 
 # name -> (module, one-line help). Order is the order `carpentry --help` shows.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -36,36 +37,24 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "carpentry_kit.cli.explore_commands",
         "write a self-contained HTML report of a results directory",
     ),
-    "doctor": ("carpentry_kit.teaching.doctor", "check this machine is ready for the workshop"),
+    "doctor": ("carpentry_kit.cli.teaching_commands", "check this machine is ready for the workshop"),
     "grade": ("carpentry_kit.teaching.grading", "autograde nbgrader submissions, each one isolated"),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(wanted: str | None = None) -> argparse.ArgumentParser:
+    """The ``carpentry`` parser; only the ``wanted`` command's module is imported to add its arguments."""
     parser = argparse.ArgumentParser(
         prog="carpentry",
         description="AI Benchmark Carpentry: write, run, rate and publish benchmark specifications.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    wanted = sys.argv[1] if len(sys.argv) > 1 else None
     for name, (_module, help_text) in COMMANDS.items():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         if name == wanted:  # import only the module of the command being run
             _command_module(name).add_arguments(sub, name)
     return parser
-
-
-def add_set_option(parser: argparse.ArgumentParser, what: str = "override a field") -> None:
-    """The ``--set PATH=VALUE`` option every spec-reading command shares; values land in ``args.overrides``."""
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help=f"{what} (repeatable); VALUE is YAML, e.g. --set task.params.size=512",
-    )
 
 
 def _command_module(name: str):
@@ -82,17 +71,40 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if argv is not None:
-        sys.argv = ["carpentry", *argv]
-    parser = build_parser()
-    args = parser.parse_args(sys.argv[1:])
+    """Run ``carpentry ARGV``; returns the exit code. Every command's errors go through one handler:
+    bad input (``SpecError``, ``UsageError``) one line each and 2, Ctrl-C 130, a VALID/INVALID run 0/1."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    wanted = next((word for word in argv if not word.startswith("-")), None)
+    parser = build_parser(wanted if wanted in COMMANDS else None)
+    args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    return handle_errors(args.command, lambda: _command_module(args.command).run_command(args))
+
+
+def handle_errors(command: str, call: Callable[[], int | None]) -> int:
+    """The one mapping of errors to exit codes for every command."""
+    from carpentry_kit.errors import SpecError, UsageError
+
     try:
-        return int(_command_module(args.command).run_command(args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        return int(call() or 0)
+    except SpecError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except UsageError as error:
+        print(f"carpentry {command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as interrupt:
+        partial = getattr(interrupt, "result", None)  # RunInterrupted carries the recorded partial run
+        if partial is not None:
+            print(partial)
+            print(
+                "interrupted (Ctrl-C): the partial run is recorded with status 'interrupted'", file=sys.stderr
+            )
+        else:
+            print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into a reader that stopped early, e.g. `carpentry rate X | head`
         _silence_stdout()

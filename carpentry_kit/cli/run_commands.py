@@ -8,13 +8,14 @@ one (including a failed run) and 2 for bad input. ``carpentry workloads`` lists 
 from __future__ import annotations
 
 import argparse
-import sys
-from typing import Any
 
-from carpentry_kit.cli.main import add_set_option
-from carpentry_kit.energy.select import METHODS
-
-ENERGY_CHOICES = ("auto", *METHODS)
+from carpentry_kit.cli.options import (
+    add_device_option,
+    add_energy_option,
+    add_out_option,
+    add_repeats_option,
+    add_set_option,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
@@ -22,14 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
         return
     parser.add_argument("spec", metavar="SPEC", help="the spec file (YAML) to run")
     add_set_option(parser)
-    parser.add_argument(
-        "--energy", choices=ENERGY_CHOICES, default="auto", help="energy method (default: auto)"
-    )
-    parser.add_argument("--repeats", type=_positive_int, help="timed repeats (overrides protocol.repeats)")
-    parser.add_argument("--out", metavar="DIR", help="results directory (default: the spec's results.dir)")
-    parser.add_argument(
-        "--device", choices=("cpu", "cuda"), help="device (default: from the spec and machine)"
-    )
+    add_energy_option(parser)
+    add_repeats_option(parser)
+    add_out_option(parser)
+    add_device_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -40,36 +37,22 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from carpentry_kit.errors import SpecError, UsageError
-    from carpentry_kit.measure.runner import RunInterrupted, run
+    from carpentry_kit.measure.runner import run
     from carpentry_kit.spec.load import parse_overrides
 
-    try:
-        overrides = parse_overrides(args.overrides)
-        result = run(
-            args.spec,
-            overrides=overrides,
-            energy=args.energy,
-            repeats=args.repeats,
-            out=args.out,
-            progress=not args.quiet,
-            device=args.device,
-        )
-    except (SpecError, UsageError) as error:
-        print(error, file=sys.stderr)
-        return 2
-    except RunInterrupted as interrupt:  # Ctrl-C: show what was measured before it, as recorded
-        _print_result(interrupt.result, args)
-        print("interrupted (Ctrl-C): the partial run is recorded with status 'interrupted'", file=sys.stderr)
-        return 130
-    _print_result(result, args)
-    return 0 if result.valid else 1
-
-
-def _print_result(result: Any, args: argparse.Namespace) -> None:
+    result = run(
+        args.spec,
+        overrides=parse_overrides(args.overrides),
+        energy=args.energy,
+        repeats=args.repeats,
+        out=args.out,
+        progress=not args.quiet,
+        device=args.device,
+    )
     print(result)
     store = args.out or result.record["spec"]["results"]["dir"]
     print(f"record {result.run_id} appended to {store}/runs.jsonl")
+    return 0 if result.valid else 1
 
 
 def _list_workloads() -> int:
@@ -82,13 +65,3 @@ def _list_workloads() -> int:
         params = ", ".join(f"{key}={value!r}" for key, value in info.defaults.items())
         print(f"  parameters: {params or '-'}")
     return 0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value

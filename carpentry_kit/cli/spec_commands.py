@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from carpentry_kit.cli.main import add_set_option
+from carpentry_kit.cli.options import add_set_option
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
@@ -115,24 +115,9 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Run the parsed command; bad input is reported on stderr as one line per problem, exit 2."""
-    from carpentry_kit.errors import SpecError, UsageError
-
-    command = {
-        "new": _new,
-        "validate": _validate,
-        "rate": _rate,
-        "schema": _schema,
-        "export": _export,
-        "import": _import,
-    }[args.command]
-    try:
-        return command(args)
-    except SpecError as error:
-        _print_problems(error.problems)
-    except UsageError as error:
-        print(f"carpentry {args.command}: {error}", file=sys.stderr)
-    return EXIT_BAD_INPUT
+    """Run the parsed command (errors are mapped to exit codes by ``cli.main.handle_errors``)."""
+    commands = {"new": _new, "validate": _validate, "rate": _rate, "schema": _schema, "export": _export}
+    return {**commands, "import": _import}[args.command](args)
 
 
 def _print_problems(problems: list[Any]) -> None:

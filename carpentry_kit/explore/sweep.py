@@ -182,6 +182,10 @@ def sweep(
     """
     say = log or (lambda _line: None)
     base, spec_path = _base_spec(spec)
+    if device is not None and dask is None:  # bad input for every point: refuse before any runs
+        from carpentry_kit.measure.preflight import check_device_option
+
+        check_device_option(device)
     fixed = dict(overrides or {})
     if repeats is not None:
         fixed["protocol.repeats"] = repeats

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carpentry_kit.errors import SpecError
+from carpentry_kit.errors import SpecError, UsageError
 
 if TYPE_CHECKING:
     from carpentry_kit.spec.model import Spec
@@ -71,15 +72,31 @@ def _resolve_device(spec: Spec, device: str | None) -> tuple[str, list[tuple[tup
 
     has_cuda = torch.cuda.is_available()
     if device is not None:
-        if device.startswith("cuda") and not has_cuda:
-            from carpentry_kit.errors import UsageError
-
-            raise UsageError(f"--device {device}: torch sees no CUDA device here — use --device cpu")
-        return device, []
+        return check_device_option(device), []
     if use == "required" and not has_cuda:
         loc = ("infrastructure", "accelerator", "use")
         return "cpu", [(loc, "requires a CUDA accelerator, torch sees none here", "run on a GPU node")]
     return ("cuda" if has_cuda else "cpu"), []
+
+
+def check_device_option(device: str) -> str:
+    """``--device``: ``cpu``, ``cuda`` or ``cuda:N`` that torch can use here; a one-line ``UsageError`` otherwise.
+    The one check for every command that takes ``--device``."""
+    if device == "cpu":
+        return device
+    if not re.fullmatch(r"cuda(:\d+)?", device):
+        raise UsageError(f"--device {device}: not a device — use cpu, cuda or cuda:N")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise UsageError(f"--device {device}: torch sees no CUDA device here — use --device cpu")
+    index = int(device.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise UsageError(
+            f"--device {device}: this machine has {count} CUDA device(s) — use cuda:0 to cuda:{count - 1}"
+        )
+    return device
 
 
 def load_datasets(spec: Spec, spec_path: str | None) -> dict[str, Any]:

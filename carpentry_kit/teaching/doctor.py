@@ -8,12 +8,10 @@ thread count. Exit status 0 when nothing FAILs, 1 otherwise.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 DISTRIBUTION = "carpentry-kit"
@@ -236,24 +234,3 @@ def format_checks(checks: list[Check]) -> str:
     verdict = "not ready: fix the FAIL lines" if counts["FAIL"] else "ready for the workshop"
     lines.append(f"{counts['PASS']} PASS, {counts['WARN']} WARN, {counts['FAIL']} FAIL — {verdict}")
     return "\n".join(lines)
-
-
-def add_arguments(parser: argparse.ArgumentParser, name: str = "doctor") -> None:
-    parser.add_argument(
-        "--results",
-        default="results",
-        metavar="DIR",
-        help="results directory to test for write access (default: results)",
-    )
-    parser.add_argument(
-        "--json", action="store_true", help="print the checks as a JSON list instead of a table"
-    )
-
-
-def run_command(args: argparse.Namespace) -> int:
-    checks = run_checks(args.results)
-    if args.json:
-        print(json.dumps([asdict(check) for check in checks], indent=2))
-    else:
-        print(format_checks(checks))
-    return 1 if any(check.status == "FAIL" for check in checks) else 0

@@ -61,7 +61,9 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(capsys, tmp_path, argv
 def test_bad_country_for_the_carbon_estimate_exits_2_before_running(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("CARPENTRY_COUNTRY_ISO_CODE", "XYZ")
     code, out, err = carpentry(capsys, "run", MATMUL, *QUICK, "--energy", "estimate", "--out", str(tmp_path))
-    assert code == 2 and err.startswith("CARPENTRY_COUNTRY_ISO_CODE='XYZ': unknown country code")
+    assert code == 2 and err.startswith(
+        "carpentry run: CARPENTRY_COUNTRY_ISO_CODE='XYZ': unknown country code"
+    )
     assert not (tmp_path / "runs.jsonl").exists()
 
 
@@ -80,7 +82,7 @@ def test_energy_method_unusable_here_exits_2_saying_why(capsys, tmp_path):
     if not unusable:
         pytest.skip("every energy method works on this machine")
     code, _, err = carpentry(capsys, "run", MATMUL, "--energy", unusable[0], "--out", str(tmp_path))
-    assert code == 2 and err.startswith(f"--energy {unusable[0]}:")
+    assert code == 2 and err.startswith(f"carpentry run: --energy {unusable[0]}:")
 
 
 # ---------------------------------------------------------------- killing a run in a subprocess
