@@ -37,12 +37,16 @@ class PowerIntegrator:
         self._last_w = read_power_w()
         self._energy_j = 0.0
         self.samples = 1
+        self.failure: str | None = None  # why the sampler stopped early, if it did
         self._thread = threading.Thread(target=self._run, name="carpentry-power-sampler", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval_s):
-            self.sample()
+        try:
+            while not self._stop.wait(self._interval_s):
+                self.sample()
+        except Exception as error:  # an NVML error: the reading must say so, never extrapolate silently
+            self.failure = f"{type(error).__name__}: {error}"
 
     def sample(self) -> None:
         """Take one power sample and add the trapezoid since the previous one."""
@@ -54,7 +58,12 @@ class PowerIntegrator:
             self.samples += 1
 
     def energy_j(self) -> float:
-        """Joules since start, extrapolated from the last sample to now."""
+        """Joules since start, extrapolated from the last sample to now; ``EnergyError`` once the sampler died
+        (a reading extrapolated from a dead sampler is not a measurement)."""
+        if self.failure is not None:
+            raise EnergyError(
+                f"nvml: the power sampler stopped ({self.failure}) — the energy of this window is unknown"
+            )
         with self._lock:
             return self._energy_j + self._last_w * (time.perf_counter() - self._last_t)
 
@@ -103,7 +112,7 @@ def _import_nvml() -> Any:
         raise EnergyUnavailable("nvidia-ml-py is not installed — pip install 'carpentry-kit[gpu]'") from exc
     try:
         pynvml.nvmlInit()
-    except pynvml.NVMLError as exc:
+    except pynvml.NVMLError as exc:  # nvmlInit failed: nothing to shut down
         raise EnergyUnavailable(
             f"NVML did not start ({exc}) — no NVIDIA driver or GPU on this machine"
         ) from exc
@@ -150,7 +159,15 @@ class NvmlMeter(EnergyMeter):
 
     def __init__(self, device: str = "cuda") -> None:
         super().__init__()
+        self.gpus: list[_Gpu] = []
         self._pynvml = _import_nvml()
+        try:
+            self._open_gpus(device)
+        except BaseException:  # NVML started but this meter cannot work: release it (nvmlShutdown once)
+            self.close()
+            raise
+
+    def _open_gpus(self, device: str) -> None:
         count = self._pynvml.nvmlDeviceGetCount()
         if count == 0:
             raise EnergyUnavailable("NVML sees no GPU on this machine")
@@ -158,7 +175,8 @@ class NvmlMeter(EnergyMeter):
         indices = nvml_indices(device, os.environ.get("CUDA_VISIBLE_DEVICES"), uuids)
         if not indices:
             raise EnergyUnavailable("CUDA_VISIBLE_DEVICES hides every GPU — nothing for NVML to meter")
-        self.gpus = [_Gpu(self._pynvml, index) for index in indices]
+        for index in indices:
+            self.gpus.append(_Gpu(self._pynvml, index))
 
     def _uuid(self, index: int) -> str:
         uuid = self._pynvml.nvmlDeviceGetUUID(self._pynvml.nvmlDeviceGetHandleByIndex(index))
@@ -187,10 +205,11 @@ class NvmlMeter(EnergyMeter):
         return "NVML " + "; ".join(parts)
 
     def close(self) -> None:
-        if not self.gpus:
+        if self._pynvml is None:
             return
         for gpu in self.gpus:
             if gpu.integrator is not None:
                 gpu.integrator.close()
         self.gpus = []
         self._pynvml.nvmlShutdown()
+        self._pynvml = None

@@ -94,7 +94,7 @@ class MLLogger:
         self._write(POINT_IN_TIME, key, value, metadata)
 
     def _write(self, event_type: str, key: str, value: Any, extra: dict[str, Any]) -> None:
-        caller = sys._getframe(2)
+        caller = _caller_frame()
         metadata = {"file": caller.f_code.co_filename, "lineno": caller.f_lineno, **extra}
         try:
             line = encode_event(self.namespace, time.time_ns() // 1_000_000, event_type, key, value, metadata)
@@ -171,3 +171,11 @@ def _repeat_quality(measurement: Measurement | None) -> list[tuple[int | None, d
         return []
     seeds: list[int | None] = list(measurement.seeds) or [None] * len(measurement.quality)
     return list(zip(seeds, measurement.quality, strict=False))
+
+
+def _caller_frame() -> Any:
+    """The first frame outside this module: the code that logged the event (whatever the call depth)."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    return frame

@@ -224,3 +224,51 @@ def test_nvml_meters_the_gpu_the_run_uses() -> None:
     assert nvml_device("cpu") == "cuda"  # a CPU run: every GPU of the node
     assert nvml_device("cuda:1") == "cuda:1"
     assert nvml_device("cuda") == "cuda:0"  # torch's current device (0 here: no CUDA, or none set)
+
+
+def test_a_power_sampler_that_died_is_never_read_as_measured() -> None:
+    calls = {"n": 0}
+
+    def flaky_power_w() -> float:
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise RuntimeError("NVML_ERROR_GPU_IS_LOST")
+        return 100.0
+
+    integrator = PowerIntegrator(flaky_power_w, interval_s=0.001)
+    deadline = time.perf_counter() + 5
+    while integrator.failure is None and time.perf_counter() < deadline:
+        time.sleep(0.005)
+    assert integrator.failure == "RuntimeError: NVML_ERROR_GPU_IS_LOST"
+    with pytest.raises(EnergyError, match="power sampler stopped .*GPU_IS_LOST"):
+        integrator.energy_j()
+    integrator.close()
+
+
+class _FakeNvml:
+    """Just enough of pynvml for NvmlMeter's start-up: init works, then the device count fails."""
+
+    class NVMLError(Exception):
+        pass
+
+    def __init__(self) -> None:
+        self.shutdowns = 0
+
+    def nvmlInit(self) -> None:
+        pass
+
+    def nvmlDeviceGetCount(self) -> int:
+        raise self.NVMLError("driver gone")
+
+    def nvmlShutdown(self) -> None:
+        self.shutdowns += 1
+
+
+def test_nvml_is_shut_down_once_when_the_meter_cannot_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from carpentry_kit.energy import nvml
+
+    fake = _FakeNvml()
+    monkeypatch.setattr(nvml, "_import_nvml", lambda: fake)
+    with pytest.raises(fake.NVMLError):
+        nvml.NvmlMeter("cuda")
+    assert fake.shutdowns == 1

@@ -80,3 +80,26 @@ def test_appends_and_refuses_after_close(tmp_path: Path) -> None:
     assert len(path.read_text().splitlines()) == 7
     with pytest.raises(ValueError, match="is closed"):
         log.event("seed", 8)
+
+
+def test_a_runs_events_name_the_code_that_logged_them(tmp_path):
+    import carpentry_kit as ck
+    from carpentry_kit.spec.load import example_spec_path
+
+    result = ck.run(
+        example_spec_path("matmul"),
+        overrides={"task.params.size": 16, "protocol.repeats": 2},
+        out=tmp_path,
+        progress=False,
+        energy="estimate",
+    )
+    lines = (tmp_path / "mllog" / f"{result.run_id}.log").read_text().splitlines()
+    places = {(event["metadata"]["file"], event["metadata"]["lineno"]) for event in map(_decode, lines)}
+    assert not any(file.endswith("results/mllog.py") for file, _ in places), places
+    assert len(places) > 2  # not one fixed frame for every event
+
+
+def _decode(line):
+    import json
+
+    return json.loads(line.split(":::MLLOG ", 1)[1])
