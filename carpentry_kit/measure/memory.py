@@ -39,7 +39,7 @@ class PeakMemory:
         self._thread.join()
         self._sample()
 
-    def peak_mb(self) -> float:
+    def peak_mib(self) -> float:
         peak = self._peak_bytes
         maxrss = _maxrss_bytes()
         if maxrss > self._maxrss_before:

@@ -190,7 +190,7 @@ class _Run:
     def _finish(self, status: str, error: str | None) -> RunResult:
         record, measurement = self.record, self.harness.measurement if self.harness else None
         record.status, record.error, record.finished_at = status, error, utc_now()
-        record.peak_memory_mb = self.memory.peak_mb()
+        record.peak_memory_mib = self.memory.peak_mib()
         if measurement is not None:
             record.metrics = build_metrics(self.spec, measurement, self.work)
             record.energy = energy_summary(measurement)

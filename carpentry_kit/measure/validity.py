@@ -74,7 +74,7 @@ def _constraint_reasons(spec: Spec, record: RunRecord) -> list[str]:
     power = energy.get("avg_power_w")
     if limits.max_power_w is not None and power is not None and power > limits.max_power_w:
         reasons.append(f"{kind} average power {power:.3g} W is over the limit of {limits.max_power_w:g} W")
-    peak = record.peak_memory_mb
-    if limits.peak_memory_mb is not None and peak is not None and peak > limits.peak_memory_mb:
-        reasons.append(f"peak memory {peak:.0f} MiB is over the limit of {limits.peak_memory_mb:g} MiB")
+    peak = record.peak_memory_mib
+    if limits.peak_memory_mib is not None and peak is not None and peak > limits.peak_memory_mib:
+        reasons.append(f"peak memory {peak:.0f} MiB is over the limit of {limits.peak_memory_mib:g} MiB")
     return reasons

@@ -14,8 +14,7 @@ when its record is appended. A process killed outright (SIGKILL, a scheduler's t
 record anything itself, so the next reader or writer of the store on the same machine finds the note of a
 process that no longer exists and appends that run as ``interrupted``: no run disappears without a trace.
 
-Record format history (``record_version``) — bump the version and add an upgrade step for every change:
-    1: first version (the fields of ``RunRecord``).
+The record format and its history are in ``results/record.py``.
 """
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ def _heading(record: dict[str, Any]) -> str:
 
 def _footer(record: dict[str, Any]) -> list[str]:
     """Peak memory and the error, if any: the lines between the energy and the verdict."""
-    peak = record.get("peak_memory_mb")
+    peak = record.get("peak_memory_mib")
     lines = [f"peak memory: {peak:.0f} MiB" if peak is not None else "peak memory: not measured"]
     if record.get("error"):
         lines.append(f"error: {record['error']}")

@@ -197,7 +197,7 @@ class Constraints(_Section):
 
     time_budget_s: float | None = Field(None, gt=0, description="Wall-clock limit for the timed run.")
     energy_budget_j: float | None = Field(None, gt=0, description="Energy limit for the timed run, joules.")
-    peak_memory_mb: float | None = Field(None, gt=0, description="Peak resident memory limit, MiB.")
+    peak_memory_mib: float | None = Field(None, gt=0, description="Peak resident memory limit, MiB.")
     max_power_w: float | None = Field(None, gt=0, description="Average power limit, watts.")
 
 

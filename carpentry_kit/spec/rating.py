@@ -130,7 +130,7 @@ def _specification(spec: Spec, context: _Context) -> list[Criterion]:
         _criterion(
             bool(stated_constraints),
             "system constraints given: " + ", ".join(sorted(stated_constraints)),
-            "add `constraints:` e.g. time_budget_s or peak_memory_mb: limits a valid run must respect",
+            "add `constraints:` e.g. time_budget_s or peak_memory_mib: limits a valid run must respect",
         ),
         _criterion(
             bool(spec.benchmark.summary),

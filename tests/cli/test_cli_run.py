@@ -37,7 +37,7 @@ def test_valid_run_exits_0_with_a_summary_table(capsys, tmp_path):
 
 
 def test_invalid_run_exits_1_and_says_why(capsys, tmp_path):
-    argv = ["run", MATMUL, *QUICK, "--set", "constraints.peak_memory_mb=1", "--energy", "estimate"]
+    argv = ["run", MATMUL, *QUICK, "--set", "constraints.peak_memory_mib=1", "--energy", "estimate"]
     code, out, _ = carpentry(capsys, *argv, "--out", str(tmp_path), "--quiet")
     assert code == 1
     assert "Result is: INVALID" in out and "over the limit of 1 MiB" in out

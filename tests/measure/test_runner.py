@@ -86,7 +86,7 @@ def test_every_shipped_example_runs(name, tmp_path):
     assert record["energy"]["method"] == "estimate" and record["energy"]["measured"] is False
     assert record["energy"]["total_j"] > 0
     assert record["overrides"] == QUICK[name]
-    assert record["peak_memory_mb"] > 10
+    assert record["peak_memory_mib"] > 10
     stored = load_results(tmp_path)
     assert list(stored.columns[: len(FRAME_COLUMNS)]) == FRAME_COLUMNS
     assert stored["run_id"].unique().tolist() == [result.run_id]
@@ -184,7 +184,7 @@ def test_interrupted_run_is_recorded_then_reraised(tmp_path):
 def test_constraints_make_a_result_invalid_with_reasons(tmp_path):
     overrides = {
         "constraints.energy_budget_j": 1e-9,
-        "constraints.peak_memory_mb": 1,
+        "constraints.peak_memory_mib": 1,
         "constraints.max_power_w": 1e-6,
     }
     result = run(countdown_spec(tmp_path), overrides, "estimate", out=tmp_path, progress=False)

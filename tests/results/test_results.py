@@ -160,3 +160,14 @@ def test_a_run_in_progress_is_recorded_as_interrupted_only_once_its_process_is_g
     assert killed["status"] == "interrupted" and killed["validity"] == "INVALID"
     assert killed["finished_at"] is None and "ended before the run finished" in killed["reasons"][0]
     assert not note_path.exists() and len(store.records()) == 2
+
+
+def test_a_version_1_record_upgrades_its_peak_memory_to_mib():
+    current = make_record(1.0).to_dict()
+    old = {key: value for key, value in current.items() if key != "peak_memory_mib"}
+    old.update(record_version=1, peak_memory_mb=123.0)
+    old["spec"] = {"constraints": {"peak_memory_mb": 512}}
+    upgraded = upgrade_record(old)
+    assert upgraded["record_version"] == 2 and upgraded["peak_memory_mib"] == 123.0
+    assert "peak_memory_mb" not in upgraded
+    assert upgraded["spec"]["constraints"] == {"peak_memory_mib": 512}
