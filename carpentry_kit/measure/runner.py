@@ -26,6 +26,7 @@ from carpentry_kit.measure.harness import Harness, Measurement, QualityTarget
 from carpentry_kit.measure.memory import PeakMemory
 from carpentry_kit.measure.metrics import build_metrics, energy_summary, unproducible_after_setup
 from carpentry_kit.measure.preflight import check_infrastructure, load_datasets, raise_problems
+from carpentry_kit.measure.protocols import TimedWorkload, WindowMeter
 from carpentry_kit.measure.validity import judge
 from carpentry_kit.results.frame import records_frame
 from carpentry_kit.results.mllog import RunLog
@@ -158,7 +159,7 @@ class _Run:
                 meter.close()
             return self._finish("completed", None)
 
-    def _build_workload(self) -> Any:
+    def _build_workload(self) -> TimedWorkload:
         datasets = load_datasets(self.spec, self.spec_path)
         task = self.spec.task
         try:
@@ -168,7 +169,7 @@ class _Run:
 
             raise UsageError(f"{self.spec_path or '<spec>'}: {error}") from None
 
-    def _measure(self, workload: Any, meter: Any) -> None:
+    def _measure(self, workload: TimedWorkload, meter: WindowMeter) -> None:
         self.log.start("init_start")
         workload.setup()
         self.log.end("init_stop")
@@ -200,7 +201,7 @@ class _Run:
         return RunResult(record.to_dict(), measurement)
 
 
-def _make_meter(method: str, device: str) -> Any:
+def _make_meter(method: str, device: str) -> WindowMeter:
     """The energy meter for ``--energy method``; a method that cannot work here is bad input."""
     from carpentry_kit.energy import EnergyError, make_meter
     from carpentry_kit.errors import UsageError
