@@ -56,7 +56,6 @@ def test_sparse_spec_gets_concrete_advice(sparse):
     ("overrides", "key"),
     [
         ({"infrastructure.container": "docker.io/org/digits:1.0"}, "software"),
-        ({"datasets.0.croissant": "https://example.org/digits/croissant.json"}, "dataset"),
         ({"benchmark.cite": ["@misc{digits, title={Digits}}"]}, "documentation"),
     ],
 )

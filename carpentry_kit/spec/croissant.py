@@ -61,7 +61,10 @@ def croissant_errors(source: Path | dict[str, Any]) -> list[str]:
 
 
 def _mlcroissant_errors(data: dict[str, Any]) -> list[str]:
-    import mlcroissant as mlc
+    try:
+        import mlcroissant as mlc
+    except ImportError:
+        return ["cannot check it: mlcroissant is not installed (pip install 'carpentry-kit[croissant]')"]
 
     absl = logging.getLogger("absl")
     level, absl.level = absl.level, logging.ERROR  # mlcroissant logs every recommendation as a warning
@@ -87,7 +90,9 @@ def croissant_problems(document: Document) -> list[tuple[Loc, str, str]]:
     for index, dataset in enumerate(datasets):
         value = dataset.get("croissant") if isinstance(dataset, dict) else None
         if isinstance(value, str) and value:
-            problems += [(("datasets", index, "croissant"), *issue) for issue in _check_reference(value, spec_dir)]
+            problems += [
+                (("datasets", index, "croissant"), *issue) for issue in _check_reference(value, spec_dir)
+            ]
     return problems
 
 
@@ -104,7 +109,12 @@ def _check_reference(value: str, spec_dir: Path) -> list[tuple[str, str]]:
     if not errors:
         return []
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return [(f"{value} is not valid Croissant: {errors[0]}{more}", "fix the file, or rewrite it with `carpentry croissant`")]
+    return [
+        (
+            f"{value} is not valid Croissant: {errors[0]}{more}",
+            "fix the file, or rewrite it with `carpentry croissant`",
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -138,7 +148,9 @@ def metadata(
         ctx=ctx, id=file["id"], name=file["id"], content_url=file["url"],
         encoding_formats=[file["encoding"]], sha256=file["sha256"],
     )  # fmt: skip
-    record_set = mlc.RecordSet(ctx=ctx, id="records", name="records", fields=[_field(ctx, file, f) for f in fields])
+    record_set = mlc.RecordSet(
+        ctx=ctx, id="records", name="records", fields=[_field(ctx, file, f) for f in fields]
+    )
     license_link = license_url(license_id)
     node = mlc.Metadata(
         ctx=ctx, name=name, description=description or name, url=url, version=version, cite_as=cite_as,
@@ -198,7 +210,9 @@ def file_croissant(spec: Spec, spec_dir: Path, dataset_name: str | None = None) 
         raise UsageError(f"datasets: {dataset.source} not found next to the spec — check `source:`")
     digest = sha256_of(path)
     if dataset.sha256 and dataset.sha256 != digest:
-        raise UsageError(f"{dataset.source}: sha256 is {digest}, the spec says {dataset.sha256} — fix `sha256:`")
+        raise UsageError(
+            f"{dataset.source}: sha256 is {digest}, the spec says {dataset.sha256} — fix `sha256:`"
+        )
     csv = path.suffix.lower() == ".csv"
     bench = spec.benchmark
     file = {"id": path.name, "url": dataset.source, "sha256": digest,
@@ -216,7 +230,9 @@ def _file_dataset(spec: Spec, name: str | None) -> Dataset:
     if name is not None:
         chosen = [d for d in files if d.name == name]
         if not chosen:
-            raise UsageError(f"no file dataset named '{name}' — file datasets: {', '.join(d.name for d in files) or 'none'}")
+            raise UsageError(
+                f"no file dataset named '{name}' — file datasets: {', '.join(d.name for d in files) or 'none'}"
+            )
         return chosen[0]
     if len(files) != 1:
         what = "no file dataset (a source that is a path)" if not files else f"{len(files)} file datasets"

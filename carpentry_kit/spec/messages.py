@@ -167,5 +167,3 @@ def _positioned(document: Document, loc: Loc, kind: str, message: str, hint: str
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0, p.field))
-
-

@@ -93,12 +93,19 @@ class Benchmark(_Section):
     paper: str = Field("unknown", description="URL or DOI of an academic paper describing it.")
     type: str = Field("Benchmark", description="Benchmark, Framework, Dataset, Model or Platform.")
     tasks: list[str] = Field(default_factory=list, description="The tasks in words, e.g. Multiple choice.")
-    capabilities: list[str] = Field(default_factory=list, description="The AI capabilities measured, in words.")
+    capabilities: list[str] = Field(
+        default_factory=list, description="The AI capabilities measured, in words."
+    )
     measures: list[str] = Field(
-        default_factory=list, description="The metrics in words (e.g. RMSE); the runnable ones are `metrics:`."
+        default_factory=list,
+        description="The metrics in words (e.g. RMSE); the runnable ones are `metrics:`.",
     )
     models: list[str] = Field(default_factory=list, description="Models or baselines evaluated, in words.")
     solutions: str = Field("unknown", description="The reference solutions, in words.")
+    data_links: list[Link] = Field(
+        default_factory=list,
+        description="Where the data is published (name, URL); the runnable data is `datasets:`.",
+    )
     notes: str = Field("", description="Anything else worth knowing.")
     fair: Fair = Field(default_factory=Fair)
 
@@ -109,7 +116,9 @@ class Benchmark(_Section):
         for term in [value] if isinstance(value, str) else value:
             if term not in vocabulary:
                 suggestion = closest_term(term, vocabulary)
-                hint = f"did you mean '{suggestion}'?" if suggestion else "choose from: " + ", ".join(vocabulary)
+                hint = (
+                    f"did you mean '{suggestion}'?" if suggestion else "choose from: " + ", ".join(vocabulary)
+                )
                 raise ValueError(f"'{term}' is not a known {info.field_name} — {hint}")
         if isinstance(value, list) and not value:
             raise ValueError(f"give at least one {info.field_name}")
@@ -119,7 +128,9 @@ class Benchmark(_Section):
     @classmethod
     def _known_type(cls, value: str) -> str:
         if value not in BENCHMARK_TYPES:
-            raise ValueError(f"'{value}' is not a benchmark type — choose one of: " + ", ".join(BENCHMARK_TYPES))
+            raise ValueError(
+                f"'{value}' is not a benchmark type — choose one of: " + ", ".join(BENCHMARK_TYPES)
+            )
         return value
 
     def terms(self, field: str) -> list[str]:
@@ -184,7 +195,8 @@ class Dataset(_Section):
     )
     license: str = Field("unknown")
     croissant: str | None = Field(
-        None, description="Croissant (JSON-LD) metadata of the dataset: a path relative to the spec, or a URL."
+        None,
+        description="Croissant (JSON-LD) metadata of the dataset: a path relative to the spec, or a URL.",
     )
     description: str = Field("")
 
