@@ -349,13 +349,12 @@ def _commented_datasets(text: str) -> str:
     """The skeleton's commented `datasets:` section, uncommented."""
     lines = text.splitlines()
     start = lines.index("# datasets:")
-    block = [lines[start]] + [line for line in lines[start + 1 :] if line.startswith("#  ")]
-    return "\n".join(
-        line[2:]
-        for line in block[
-            : next((i for i, l in enumerate(block[1:], 1) if not l.startswith("#   ")), len(block))
-        ]
-    )
+    block = [lines[start]]
+    for line in lines[start + 1 :]:
+        if not line.startswith("#   "):
+            break
+        block.append(line)
+    return "\n".join(line[2:] for line in block)
 
 
 def test_urls_with_query_and_fragment_survive_the_skeleton():
