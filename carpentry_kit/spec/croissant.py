@@ -11,10 +11,12 @@ name, description, licence, sha256 and the fields (the CSV columns or the ``.npz
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,17 +68,27 @@ def _mlcroissant_errors(data: dict[str, Any]) -> list[str]:
     except ImportError:
         return ["cannot check it: mlcroissant is not installed (pip install 'carpentry-kit[croissant]')"]
 
-    absl = logging.getLogger("absl")
-    level, absl.level = absl.level, logging.ERROR  # mlcroissant logs every recommendation as a warning
     try:
-        mlc.Dataset(jsonld=data)
+        with _quiet():
+            mlc.Dataset(jsonld=data)
     except mlc.ValidationError as error:
-        return [line.split("]", 1)[-1].strip() for line in str(error).splitlines() if line.startswith("  -")]
+        lines = [line for line in str(error).splitlines() if line.startswith("  -")]
+        return [re.sub(r"^\s*-\s*(\[[^\]]*\]\s*)?", "", line).strip() for line in lines]
     except Exception as error:  # mlcroissant raises plain exceptions on malformed graphs  # noqa: BLE001
         return [str(error).splitlines()[0] if str(error) else type(error).__name__]
+    return []
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """mlcroissant logs every recommendation (citeAs, datePublished, ...) as a warning: hide them."""
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        yield
     finally:
         absl.setLevel(level)
-    return []
 
 
 def croissant_problems(document: Document) -> list[tuple[Loc, str, str]]:
@@ -152,11 +164,12 @@ def metadata(
         ctx=ctx, id="records", name="records", fields=[_field(ctx, file, f) for f in fields]
     )
     license_link = license_url(license_id)
-    node = mlc.Metadata(
-        ctx=ctx, name=name, description=description or name, url=url, version=version, cite_as=cite_as,
-        license=[license_link] if license_link else None, date_published=published or dt.date.today().isoformat(),
-        distribution=[distribution], record_sets=[record_set],
-    )  # fmt: skip
+    with _quiet():
+        node = mlc.Metadata(
+            ctx=ctx, name=name, description=description or name, url=url, version=version, cite_as=cite_as,
+            license=[license_link] if license_link else None, date_published=published or dt.date.today().isoformat(),
+            distribution=[distribution], record_sets=[record_set],
+        )  # fmt: skip
     return json.loads(json.dumps(node.to_json(), default=str))
 
 
