@@ -376,3 +376,12 @@ def test_fair_flags_are_written_as_the_collection_does():
 def test_import_rejects_a_non_entry():
     with pytest.raises(ValueError, match="name"):
         from_mlcommons_entry({"url": "x"})
+
+
+@needs_entries
+def test_the_rating_of_an_import_never_reads_the_entrys_ratings():
+    (entry,) = yaml.safe_load(ENTRIES[0].read_text())
+    zeroed = entry | {"ratings": {key: {"rating": 0, "reason": "zeroed"} for key in RATING_KEYS}}
+    rated = [rate_spec(load_draft(skeleton_yaml(e))).to_dict()["categories"] for e in (entry, zeroed)]
+    assert rated[0] == rated[1]
+    assert "zeroed" in skeleton_yaml(zeroed)  # kept, as a comment

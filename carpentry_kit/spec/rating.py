@@ -114,9 +114,40 @@ _STANDARD_METRICS = re.compile(
     r"throughput|latency|tokens/s(?:ec)?|speed-?up|time|energy|error)\b",
     re.IGNORECASE,
 )
+# System constraints or hardware named in words (a draft's description).
+_SYSTEM = re.compile(
+    r"\b(real-time|latency|fpga|gpus?|cpus?|hardware|memory|on-device|edge|hpc|throughput|budget)\b",
+    re.IGNORECASE,
+)
+# Metrics suited to each ML motif: a metric that captures the benchmark's goal.
+_MOTIF_METRICS = {
+    "Classification": r"accuracy|auc|roc|f1|precision|recall|iou",
+    "Regression": r"rmse|mse|mae|r2|error|correlation",
+    "Anomaly Detection": r"auc|roc|f1|precision|recall|false",
+    "Generative": r"fid|bleu|rouge|perplexity|likelihood|fidelity",
+    "Sequence Prediction/Forecasting": r"rmse|mae|mse|correlation|error|skill",
+    "Reasoning & Generalization": r"accuracy|exact|pass@|score",
+    "Multimodal Reasoning": r"accuracy|exact|score|recall",
+    "Reinforcement Learning/Control": r"reward|return|success",
+    "Linear Algebra Kernel": r"flop|throughput|time|latency",
+    "Surrogate Modeling": r"rmse|mae|mse|error|speed-?up",
+}
+_DATA_WORDS = re.compile(r"\b(datasets?|data set|corpus|questions)\b", re.IGNORECASE)
 _SPLITS = re.compile(
     r"\b(splits?|train(?:ing)?/(?:val|test)|validation set|test set|held-out)\b", re.IGNORECASE
 )
+
+
+def _text(spec: Spec) -> str:
+    """Everything a draft says about itself in words."""
+    bench = spec.benchmark
+    words = [bench.summary, bench.description, bench.notes, bench.solutions, *bench.keywords, *bench.tasks]
+    return " ".join([*words, *bench.capabilities, *bench.measures])
+
+
+def _links_of(spec: Spec) -> list[str]:
+    bench = spec.benchmark
+    return [bench.url, *(link.url for link in bench.data_links), *(link.url for link in spec.results.links)]
 
 
 def _stated(value: str) -> bool:
@@ -132,6 +163,7 @@ def _software(spec: Spec, context: _Context) -> list[Criterion]:
     bench, infra = spec.benchmark, spec.infrastructure
     packages = infra.software.packages
     ready = _stated(bench.fair.benchmark_ready)
+    code = [url for url in _links_of(spec) if _CODE_HOSTS.match(url)]
     return [
         _criterion(
             _known(bench.url),
@@ -146,10 +178,10 @@ def _software(spec: Spec, context: _Context) -> list[Criterion]:
             _runnable_advice(spec),
         ),
         _criterion(
-            bool(packages) or bool(_CODE_HOSTS.match(bench.url)),
+            bool(packages) or bool(code),
             "software needs are pinned: " + ", ".join(f"{k}{v}" for k, v in packages.items())
             if packages
-            else f"the code and its set-up are published in a repository ({bench.url})",
+            else f"the code and its set-up are published in a repository ({code[0] if code else ''})",
             "add `infrastructure.software.packages:` e.g. {torch: '>=2.1'} so others can set up the same stack",
         ),
         _criterion(
@@ -178,10 +210,13 @@ def _specification(spec: Spec, context: _Context) -> list[Criterion]:
     described = [dataset for dataset in spec.datasets if dataset.description]
     stated_protocol = {"scenario", "repeats"} <= spec.protocol.model_fields_set
     params = spec.task.params if spec.task else {}
+    system = _SYSTEM.search(_text(spec)) if spec.task is None else None
     return [
         _criterion(
-            bool(stated_constraints),
-            "system constraints given: " + ", ".join(sorted(stated_constraints)),
+            bool(stated_constraints) or bool(system),
+            "system constraints given: " + ", ".join(sorted(stated_constraints))
+            if stated_constraints
+            else f"system constraints named in the description ({system.group(0) if system else ''})",
             "add `constraints:` e.g. time_budget_s or peak_memory_mb: limits a valid run must respect",
         ),
         _criterion(
@@ -221,10 +256,12 @@ def _dataset(spec: Spec, context: _Context) -> list[Criterion]:
     if spec.datasets:
         return _spec_datasets(spec)
     links = spec.benchmark.data_links
-    if not links:
-        advice = "declare the data in `datasets:` (name, source, licence, description, splits)"
-        return [_criterion(False, "", advice)] + [_criterion(False, "", "")] * (MAX_SCORE - 1)
-    return _linked_data(spec, [link.url for link in links])
+    if links:
+        return _linked_data(spec, [link.url for link in links])
+    if spec.task is None and _DATA_WORDS.search(_text(spec)):
+        return _data_in_words(spec)
+    advice = "declare the data in `datasets:` (name, source, licence, description, splits)"
+    return [_criterion(False, "", advice)] + [_criterion(False, "", "")] * (MAX_SCORE - 1)
 
 
 def _spec_datasets(spec: Spec) -> list[Criterion]:
@@ -256,6 +293,28 @@ def _spec_datasets(spec: Spec) -> list[Criterion]:
             all("splits" in dataset.model_fields_set and len(dataset.splits) >= 2 for dataset in datasets),
             "train/test splits stated",
             "state `splits:` for each dataset, e.g. {train: 0.8, test: 0.2}, so everyone evaluates alike",
+        ),
+    ]
+
+
+def _data_in_words(spec: Spec) -> list[Criterion]:
+    """FAIR judged from a draft that describes its data but links none: the benchmark is its dataset."""
+    bench = spec.benchmark
+    doi = _known(bench.paper) and "doi.org/10." in bench.paper
+    advice = (
+        "link the data (`benchmark.data_links:`), or declare it in `datasets:` with `croissant:` metadata"
+    )
+    return [
+        _criterion(
+            doi, f"findable: the benchmark, which describes its data, has a DOI ({bench.paper})", advice
+        ),
+        _criterion(
+            _known(bench.url), f"accessible: the benchmark, with its data, is public at {bench.url}", ""
+        ),
+        _criterion(False, "", "interoperable: give the data Croissant metadata (`carpentry croissant SPEC`)"),
+        _criterion(_known(bench.license), f"reusable: released under {bench.license}", "state the licence"),
+        _criterion(
+            bool(_SPLITS.search(_text(spec))), "splits are stated in the description", "state the splits"
         ),
     ]
 
@@ -334,6 +393,8 @@ def _described_metrics(spec: Spec) -> list[Criterion]:
     """Metrics judged from their names in words (a draft without runnable `metrics:`)."""
     bench = spec.benchmark
     standard = [measure for measure in bench.measures if _STANDARD_METRICS.search(measure)]
+    patterns = [_MOTIF_METRICS[motif] for motif in bench.terms("ml_motif") if motif in _MOTIF_METRICS]
+    suited = [m for m in bench.measures if any(re.search(rf"\b({p})", m, re.IGNORECASE) for p in patterns)]
     advice = "add `metrics:` (name, kind, unit, goal) that a run reports"
     return [
         _criterion(bool(bench.measures), "metrics named: " + ", ".join(bench.measures), advice),
@@ -351,7 +412,9 @@ def _described_metrics(spec: Spec) -> list[Criterion]:
             "state what the metrics capture (`benchmark.capabilities:`)",
         ),
         _criterion(
-            False, "", "add a quality metric with a `target:` in `metrics:`: the value that counts as solved"
+            bool(suited),
+            "a metric suited to the ml_motif: " + ", ".join(suited),
+            "add a metric suited to the ml_motif, with a `target:` in `metrics:`: the value that counts as solved",
         ),
     ]
 
@@ -401,6 +464,7 @@ def _described_reference(spec: Spec) -> list[Criterion]:
     bench, links = spec.benchmark, spec.results.links
     solutions = bench.solutions.strip()
     described = _known(solutions) and not solutions.isdigit()
+    hardware = _SYSTEM.search(_text(spec))
     return [
         _criterion(
             bool(bench.models), "baselines named: " + ", ".join(bench.models), "name the baseline models"
@@ -420,7 +484,11 @@ def _described_reference(spec: Spec) -> list[Criterion]:
             "the authors state the results are reproducible (fair.reproducible: Yes)",
             "say whether the results can be reproduced (`benchmark.fair.reproducible:`)",
         ),
-        _criterion(False, "", "add `task:` with a registered workload: a baseline anyone can run"),
+        _criterion(
+            bool(hardware),
+            f"the hardware it needs is named ({hardware.group(0) if hardware else ''})",
+            "state the hardware the baseline needs (`infrastructure.cpu_cores:`, `memory_gb:`, accelerator)",
+        ),
     ]
 
 
