@@ -19,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("carpentry_kit.cli.spec_commands", "print the JSON Schema of the spec format (for editors)"),
     "export": ("carpentry_kit.cli.spec_commands", "export a spec as an MLCommons Science collection entry"),
     "import": ("carpentry_kit.cli.spec_commands", "turn an MLCommons Science collection entry into a spec skeleton"),
-    "croissant": ("carpentry_kit.cli.spec_commands", "write Croissant dataset metadata for a spec's file dataset"),
+    "croissant": ("carpentry_kit.cli.spec_commands", "write Croissant metadata for a spec's file dataset"),
     "workloads": ("carpentry_kit.cli.run_commands", "list the registered workloads and their parameters"),
     "run": ("carpentry_kit.cli.run_commands", "run a spec: timing, energy, validity, results with provenance"),
     "sweep": ("carpentry_kit.cli.explore_commands", "run a spec over a grid of overrides (locally or on Dask)"),
