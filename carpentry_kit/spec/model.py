@@ -109,6 +109,15 @@ class Benchmark(_Section):
     notes: str = Field("", description="Anything else worth knowing.")
     fair: Fair = Field(default_factory=Fair)
 
+    @field_validator("domain", "ml_motif", "task_type", mode="before")
+    @classmethod
+    def _term_or_terms(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return value
+        raise ValueError(
+            f"not a {info.field_name} term or a list of terms — write one term, or a list like [Chemistry, Mathematics]"
+        )
+
     @field_validator("domain", "ml_motif", "task_type")
     @classmethod
     def _in_vocabulary(cls, value: Terms, info: Any) -> Terms:
