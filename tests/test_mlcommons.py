@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 
+import jsonschema
 import pytest
 import yaml
 from shared_reference import checker_dir, entries_dir, entry_files
@@ -27,6 +28,7 @@ from carpentry_kit.spec.mlcommons import (
 )
 from carpentry_kit.spec.model import Spec
 from carpentry_kit.spec.rating import load_draft, rate_spec
+from carpentry_kit.spec.schema import json_schema
 
 RUNNABLE = """\
 task:
@@ -278,12 +280,18 @@ def test_every_real_entry_imports_validates_and_loses_nothing(path):
     ]  # fmt: skip
     assert not lost, f"{path.name}: lost {lost}"
     assert load_draft(text).benchmark.terms("domain")  # and `carpentry rate` reads it as a draft
+    validator = jsonschema.Draft202012Validator(json_schema())  # editors accept it too
+    assert list(validator.iter_errors(yaml.safe_load(text + RUNNABLE))) == []
 
 
 @needs_entries
 def test_every_domain_of_an_entry_is_kept():
     (entry,) = yaml.safe_load((entries_dir() / "main-011-gpqa-diamond.yaml").read_text())
     assert from_mlcommons_entry(entry)["benchmark"]["domain"] == entry["domain"]  # three of them
+    validator = jsonschema.Draft202012Validator(json_schema())
+    wrong = yaml.safe_load(skeleton_yaml(entry) + RUNNABLE)
+    wrong["benchmark"]["domain"] = [*entry["domain"], "Astrology"]
+    assert list(validator.iter_errors(wrong))
 
 
 @needs_entries

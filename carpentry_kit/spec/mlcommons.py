@@ -323,7 +323,9 @@ def import_entry(entry: dict[str, Any]) -> Imported:
 
 
 def _benchmark(entry: dict[str, Any], notes: list[str]) -> dict[str, Any]:
-    bench: dict[str, Any] = {"name": name_slug(str(entry["name"]), fallback="imported-benchmark")}
+    bench: dict[str, Any] = {
+        "name": re.sub(r"-{2,}", "-", name_slug(str(entry["name"]), "imported-benchmark"))
+    }
     description_key = "summary" if "summary" in entry else "description"
     for spec_key, entry_key in (
         ("version", "version"), ("summary", "focus"), ("description", description_key),
