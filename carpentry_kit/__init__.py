@@ -38,9 +38,12 @@ _API: dict[str, str] = {
     "example_names": "carpentry_kit.spec.load",
     "json_schema": "carpentry_kit.spec.schema",
     "rate_spec": "carpentry_kit.spec.rating",
+    "load_draft": "carpentry_kit.spec.rating",
     "Rating": "carpentry_kit.spec.rating",
     "to_mlcommons_entry": "carpentry_kit.spec.mlcommons",
     "from_mlcommons_entry": "carpentry_kit.spec.mlcommons",
+    "skeleton_yaml": "carpentry_kit.spec.mlcommons",
+    "file_croissant": "carpentry_kit.spec.croissant",
     # measure
     "run": "carpentry_kit.measure.runner",
     "RunResult": "carpentry_kit.measure.runner",

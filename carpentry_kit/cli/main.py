@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "carpentry_kit.cli.spec_commands",
         "turn an MLCommons Science collection entry into a spec skeleton",
     ),
+    "croissant": ("carpentry_kit.cli.spec_commands", "write Croissant metadata for a spec's file dataset"),
     "workloads": ("carpentry_kit.cli.run_commands", "list the registered workloads and their parameters"),
     "run": (
         "carpentry_kit.cli.run_commands",

@@ -1,4 +1,4 @@
-"""The spec commands of ``carpentry``: new, validate, rate, schema, export, import.
+"""The spec commands of ``carpentry``: new, validate, rate, schema, export, import, croissant.
 
 Bad input is printed as one line per problem and exits 2; nothing here prints a traceback.
 """
@@ -43,7 +43,9 @@ examples:
 Scores the six categories of the MLCommons Science rubric (software environment; problem specification and
 constraints; FAIR dataset; metrics; reference solution; documentation), 0-5 each, from what the spec states.
 Each point comes with its reason (+) and each missing point with the edit that earns it (-): edit, re-rate.
-A README.md next to the spec counts as documentation. Exit code: 0 rated, 2 the spec has problems.
+A README.md next to the spec counts as documentation. A draft (no task or metrics yet, e.g. an imported
+skeleton) is rated on what it has, and the rating says what is still missing; `carpentry validate` is strict.
+Exit code: 0 rated, 2 the spec has problems.
 """,
     "schema": SCHEMA_HELP,
     "export": """\
@@ -51,8 +53,16 @@ Writes the spec as an entry of the MLCommons Science benchmark collection (bench
 field present, "unknown" where the spec says nothing, ratings from `carpentry rate`. Needs benchmark.url.
 """,
     "import": """\
-Writes a spec skeleton from a collection entry: identity, ontology, licence, contact and citations. Fill in
-the TODOs (task, metrics and dataset checksums) until `carpentry validate` says OK.
+Writes a spec skeleton from a collection entry: everything the entry holds, as spec fields or, where the spec
+has none, as comments (with a note on every value normalised and every ontology term mapped or left out).
+Fill in the TODOs (task, metrics and dataset checksums) until `carpentry validate` says OK.
+""",
+    "croissant": """\
+Writes Croissant (MLCommons' JSON-LD dataset metadata) for a file dataset of the spec: name, description,
+licence, sha256 and one field per CSV column or .npz array. Point the dataset's `croissant:` at the file.
+
+examples:
+  carpentry croissant my-bench.yaml -o data/croissant.json
 """,
 }
 
@@ -68,6 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
         "schema": _schema_arguments,
         "export": _export_arguments,
         "import": _import_arguments,
+        "croissant": _croissant_arguments,
     }[name](parser)
 
 
@@ -114,10 +125,17 @@ def _import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
 
+def _croissant_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", metavar="SPEC", help="spec file whose file dataset to describe")
+    parser.add_argument("--dataset", metavar="NAME", help="which dataset, when the spec has several files")
+    _output_argument(parser, "the Croissant JSON-LD")
+    parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run the parsed command (errors are mapped to exit codes by ``cli.main.handle_errors``)."""
     commands = {"new": _new, "validate": _validate, "rate": _rate, "schema": _schema, "export": _export}
-    return {**commands, "import": _import}[args.command](args)
+    return {**commands, "import": _import, "croissant": _croissant}[args.command](args)
 
 
 def _print_problems(problems: list[Any]) -> None:
@@ -165,10 +183,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _rate(args: argparse.Namespace) -> int:
-    from carpentry_kit.spec.load import load_spec
-    from carpentry_kit.spec.rating import rate_spec
+    from carpentry_kit.spec.rating import load_draft, rate_spec
 
-    rating = rate_spec(load_spec(args.spec), spec_path=args.spec)
+    rating = rate_spec(load_draft(args.spec), spec_path=args.spec)
     print(json.dumps(rating.to_dict(), indent=2) if args.json else rating)
     return EXIT_OK
 
@@ -207,6 +224,16 @@ def _import(args: argparse.Namespace) -> int:
 
     entry = _read_entry(args.entry, args.name)
     _write(skeleton_yaml(entry), args.output, force=args.force)
+    return EXIT_OK
+
+
+def _croissant(args: argparse.Namespace) -> int:
+    from carpentry_kit.spec.croissant import croissant_text, file_croissant
+    from carpentry_kit.spec.load import load_spec
+
+    spec = load_spec(args.spec)
+    data = file_croissant(spec, Path(args.spec).resolve().parent, args.dataset)
+    _write(croissant_text(data), args.output, force=args.force)
     return EXIT_OK
 
 

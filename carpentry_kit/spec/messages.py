@@ -131,15 +131,17 @@ def _translate_simple(kind: str, name: str, value: Any, ctx: dict[str, Any], raw
 
 
 # -------------------------------------------------------------------------------------- validation
-def validate_document(document: Document) -> tuple[Spec | None, list[Problem]]:
-    """Validate the document's data as a Spec; every problem, positioned."""
+def validate_document(document: Document, model: type[Spec] = Spec) -> tuple[Spec | None, list[Problem]]:
+    """Validate the document's data as a Spec (or ``model``, e.g. a Draft); every problem, positioned."""
     from pydantic import ValidationError
+
+    from carpentry_kit.spec.croissant import croissant_problems
 
     problems = list(document.problems)
     if document.data is None:
         return None, problems
     try:
-        spec = Spec.model_validate(document.data)
+        spec = model.model_validate(document.data)
     except ValidationError as error:
         spec = None
         for item in error.errors(include_url=False):
@@ -149,7 +151,7 @@ def validate_document(document: Document) -> tuple[Spec | None, list[Problem]]:
     reported = {problem.field for problem in problems}  # a value already wrong is not checked again
     problems.extend(
         _positioned(document, loc, "workload", message, hint)
-        for loc, message, hint in workload_problems(document.data)
+        for loc, message, hint in workload_problems(document.data) + croissant_problems(document)
         if field_path(loc) not in reported
     )
     return (spec if not problems else None), _sorted(problems)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from carpentry_kit.errors import Loc, Problem, field_path
-from carpentry_kit.ontology import VOCABULARIES, Scenario, closest_term
+from carpentry_kit.ontology import BENCHMARK_TYPES, VOCABULARIES, Scenario, closest_term
 
 SPEC_VERSION = 1
 
@@ -53,32 +53,99 @@ class Contact(_Section):
     email: str = Field("unknown", description="Maintainer's e-mail address.")
 
 
+class Link(_Section):
+    """A named link, as the MLCommons collection lists datasets and results."""
+
+    name: str = Field(..., min_length=1)
+    url: str = Field(..., min_length=1, description="An http(s) URL.")
+
+
+class Fair(_Section):
+    """The MLCommons collection's FAIR flags, as stated by the benchmark's authors (Yes, No or unknown)."""
+
+    reproducible: str = Field("unknown", description="Yes when others can reproduce the results.")
+    benchmark_ready: str = Field("unknown", description="Yes when it runs as a benchmark out of the box.")
+
+
+Terms = str | list[str]
+
+
 class Benchmark(_Section):
-    """Identity and ontology: what the benchmark is and where it sits among others."""
+    """Identity and ontology: what the benchmark is and where it sits among others.
+
+    ``domain``, ``ml_motif`` and ``task_type`` take one ontology term or a list of them. The fields from
+    ``type`` to ``fair`` describe the benchmark in words, as an MLCommons collection entry does; they are
+    not run (the runnable parts are ``task`` and ``metrics``).
+    """
 
     name: str = Field(..., pattern=NAME_PATTERN, description="Short identifier: lower case, digits, . _ -")
     version: str = Field("0.1", description="Version of this benchmark definition.")
     summary: str = Field("", description="One sentence saying what is measured.")
     description: str = Field("", description="Background, motivation and evaluation criteria.")
-    domain: str = Field("Computational Science & AI", description="Science domain (see the ontology).")
-    ml_motif: str = Field("Classification", description="ML motif (see the ontology).")
-    task_type: str = Field("Supervised Learning", description="Task type (see the ontology).")
+    domain: Terms = Field("Computational Science & AI", description="Science domain(s) (see the ontology).")
+    ml_motif: Terms = Field("Classification", description="ML motif(s) (see the ontology).")
+    task_type: Terms = Field("Supervised Learning", description="Task type(s) (see the ontology).")
     keywords: list[str] = Field(default_factory=list)
     license: str = Field("unknown", description="SPDX licence of the benchmark code and spec.")
     url: str = Field("unknown", description="Where the benchmark lives (repository or page).")
     contact: Contact = Field(default_factory=Contact)
     cite: list[str] = Field(default_factory=list, description="BibTeX entries to cite.")
     paper: str = Field("unknown", description="URL or DOI of an academic paper describing it.")
+    type: str = Field("Benchmark", description="Benchmark, Framework, Dataset, Model or Platform.")
+    tasks: list[str] = Field(default_factory=list, description="The tasks in words, e.g. Multiple choice.")
+    capabilities: list[str] = Field(
+        default_factory=list, description="The AI capabilities measured, in words."
+    )
+    measures: list[str] = Field(
+        default_factory=list,
+        description="The metrics in words (e.g. RMSE); the runnable ones are `metrics:`.",
+    )
+    models: list[str] = Field(default_factory=list, description="Models or baselines evaluated, in words.")
+    solutions: str = Field("unknown", description="The reference solutions, in words.")
+    data_links: list[Link] = Field(
+        default_factory=list,
+        description="Where the data is published (name, URL); the runnable data is `datasets:`.",
+    )
+    notes: str = Field("", description="Anything else worth knowing.")
+    fair: Fair = Field(default_factory=Fair)
+
+    @field_validator("domain", "ml_motif", "task_type", mode="before")
+    @classmethod
+    def _term_or_terms(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return value
+        raise ValueError(
+            f"not a {info.field_name} term or a list of terms — write one term, or a list like [Chemistry, Mathematics]"
+        )
 
     @field_validator("domain", "ml_motif", "task_type")
     @classmethod
-    def _in_vocabulary(cls, value: str, info: Any) -> str:
+    def _in_vocabulary(cls, value: Terms, info: Any) -> Terms:
         vocabulary = VOCABULARIES[info.field_name]
-        if value in vocabulary:
-            return value
-        suggestion = closest_term(value, vocabulary)
-        hint = f"did you mean '{suggestion}'?" if suggestion else "choose one of: " + ", ".join(vocabulary)
-        raise ValueError(f"'{value}' is not a known {info.field_name} — {hint}")
+        for term in [value] if isinstance(value, str) else value:
+            if term not in vocabulary:
+                suggestion = closest_term(term, vocabulary)
+                hint = (
+                    f"did you mean '{suggestion}'?" if suggestion else "choose from: " + ", ".join(vocabulary)
+                )
+                raise ValueError(f"'{term}' is not a known {info.field_name} — {hint}")
+        if isinstance(value, list) and not value:
+            raise ValueError(f"give at least one {info.field_name}")
+        return value
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in BENCHMARK_TYPES:
+            raise ValueError(
+                f"'{value}' is not a benchmark type — choose one of: " + ", ".join(BENCHMARK_TYPES)
+            )
+        return value
+
+    def terms(self, field: str) -> list[str]:
+        """The ontology term(s) of ``domain``, ``ml_motif`` or ``task_type`` as a list."""
+        value = getattr(self, field)
+        return [value] if isinstance(value, str) else list(value)
 
 
 class Accelerator(_Section):
@@ -136,7 +203,10 @@ class Dataset(_Section):
         description="Split name -> fraction of the data; fractions add up to 1.",
     )
     license: str = Field("unknown")
-    croissant: str | None = Field(None, description="URL of Croissant metadata describing the dataset.")
+    croissant: str | None = Field(
+        None,
+        description="Croissant (JSON-LD) metadata of the dataset: a path relative to the spec, or a URL.",
+    )
     description: str = Field("")
 
     @field_validator("source")
@@ -230,6 +300,7 @@ class ReferenceResult(_Section):
 class Results(_Section):
     dir: str = Field("results", description="Results directory (JSON Lines store), relative to the CWD.")
     reference: list[ReferenceResult] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list, description="Published results: name and URL.")
 
 
 class Spec(_Section):
@@ -294,3 +365,13 @@ def spec_hash(spec: Spec) -> str:
     """sha256 (hex) of the canonical JSON: equal for specs that mean the same, whatever their layout."""
     text = json.dumps(canonical_spec(spec), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Draft(Spec):
+    """A spec being written, or imported from a collection entry: ``task`` and ``metrics`` may be missing.
+
+    ``carpentry rate`` rates a draft (and says what is missing); ``carpentry validate`` requires a Spec.
+    """
+
+    task: Task | None = None  # type: ignore[assignment]
+    metrics: list[Metric] = Field(default_factory=list)

@@ -11,12 +11,16 @@ SCHEMA_ID = "https://github.com/carpentry-kit/carpentry-kit/raw/main/carpentry-s
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the spec format, with the ontology terms as enums (for editor completion)."""
-    from carpentry_kit.ontology import VOCABULARIES
+    from carpentry_kit.ontology import BENCHMARK_TYPES, VOCABULARIES
 
     schema = Spec.model_json_schema()
     benchmark = schema["$defs"]["Benchmark"]["properties"]
-    for field, terms in VOCABULARIES.items():
-        benchmark[field]["enum"] = list(terms)
+    for field, terms in VOCABULARIES.items():  # one term, or a list of terms
+        one, many = benchmark[field]["anyOf"]
+        one["enum"] = list(terms)
+        many["items"]["enum"] = list(terms)
+        many["minItems"] = 1
+    benchmark["type"]["enum"] = list(BENCHMARK_TYPES)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

@@ -101,7 +101,7 @@ def test_export_without_url_names_the_file(tmp_path, capsys):
     assert code == 2 and err.startswith(f"{path}: benchmark.url:")
 
 
-@pytest.mark.parametrize("command", ["new", "validate", "rate", "schema", "export", "import"])
+@pytest.mark.parametrize("command", ["new", "validate", "rate", "schema", "export", "import", "croissant"])
 def test_help(command, capsys):
     with pytest.raises(SystemExit) as raised:
         main([command, "--help"])

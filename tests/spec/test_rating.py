@@ -8,7 +8,7 @@ import re
 import pytest
 
 from carpentry_kit.spec.load import apply_overrides, example_spec_path, load_spec
-from carpentry_kit.spec.rating import MAX_SCORE, rate_spec
+from carpentry_kit.spec.rating import MAX_SCORE, load_draft, rate_spec
 
 SPARSE = """\
 benchmark: {name: sparse}
@@ -56,7 +56,6 @@ def test_sparse_spec_gets_concrete_advice(sparse):
     ("overrides", "key"),
     [
         ({"infrastructure.container": "docker.io/org/digits:1.0"}, "software"),
-        ({"datasets.0.croissant": "https://example.org/digits/croissant.json"}, "dataset"),
         ({"benchmark.cite": ["@misc{digits, title={Digits}}"]}, "documentation"),
     ],
 )
@@ -183,3 +182,50 @@ def test_following_all_the_advice_reaches_full_marks():
         spec = apply_overrides(spec, next(edit for words, edit in EDITS if words in advice)(advice, spec))
         rounds += 1
     assert rating.total == rating.maximum, str(rating)
+
+
+# ------------------------------------------------------------------------------------- drafts
+DRAFT = """\
+benchmark:
+  name: draft
+  summary: Forecast tomorrow's temperature from today's.
+  measures: [RMSE, Anomaly correlation]
+  capabilities: [Medium-range weather prediction]
+  models: [ResNet baseline]
+  data_links: [{name: ERA5 subset, url: "https://zenodo.org/record/123"}]
+results:
+  links: [{name: Paper results, url: "https://example.org/paper#table-2"}]
+"""
+
+
+def test_a_draft_is_rated_on_what_it_has_and_says_what_is_missing():
+    rating = rate_spec(load_draft(DRAFT))
+    assert [item.split(":")[0] for item in rating.missing] == ["task", "metrics"]
+    assert "Still missing for `carpentry validate`" in str(rating)
+    assert rating.category("metrics").score >= 3  # the metrics named in words count
+    assert rating.category("dataset").score >= 3  # data in an indexed repository counts
+    assert rating.category("reference_solution").score >= 2  # baselines and published results count
+    assert rate_spec(load_spec(SPARSE)).missing == []
+
+
+def test_rate_accepts_a_draft_and_validate_does_not(tmp_path, capsys):
+    from carpentry_kit.cli.main import main
+
+    path = tmp_path / "draft.yaml"
+    path.write_text(DRAFT)
+    assert main(["rate", str(path)]) == 0
+    out, _ = capsys.readouterr()
+    assert "Rating of 'draft'" in out and "! task:" in out
+    assert main(["validate", str(path)]) == 2
+    _, err = capsys.readouterr()
+    assert "task" in err and "metrics" in err
+
+
+def test_a_draft_with_a_wrong_value_is_still_refused(tmp_path, capsys):
+    from carpentry_kit.cli.main import main
+
+    path = tmp_path / "draft.yaml"
+    path.write_text(DRAFT.replace("name: draft", "name: Draft Name"))
+    assert main(["rate", str(path)]) == 2
+    _, err = capsys.readouterr()
+    assert "benchmark.name" in err and "Traceback" not in err
