@@ -11,7 +11,7 @@ from typing import Any, Literal, get_args
 from carpentry_kit.errors import close_match
 
 # The scenarios of the spec format (``protocol.scenario``), in order.
-Scenario = Literal["offline", "single-stream", "time-to-quality"]
+Scenario = Literal["offline", "single-stream", "multi-stream", "server", "time-to-quality"]
 SCENARIOS: tuple[str, ...] = get_args(Scenario)
 
 DOMAINS: tuple[str, ...] = (
@@ -71,8 +71,34 @@ PERFORMANCE_UNITS: dict[str, dict[str, str]] = {
         "latency_p99_s": "s",
         "throughput": "samples/s",
     },
+    "multi-stream": {
+        "latency_s": "s",
+        "latency_p50_s": "s",
+        "latency_p90_s": "s",
+        "latency_p99_s": "s",
+        "throughput": "samples/s",
+    },
+    "server": {
+        "latency_s": "s",
+        "latency_p50_s": "s",
+        "latency_p90_s": "s",
+        "latency_p99_s": "s",
+        "throughput": "samples/s",
+    },
     "time-to-quality": {"time_to_target_s": "s", "epochs_to_target": "epochs", "throughput": "samples/s"},
 }
+# Scenarios MLPerf's LoadGen runs (the inference scenarios).
+LOADGEN_SCENARIOS = ("single-stream", "multi-stream", "server", "offline")
+# What a token-generating workload (``token_metrics = True``) adds, with MLPerf Inference's LLM definitions:
+# time to first token, time per output token (after the first), output tokens per second, energy per token.
+TOKEN_UNITS: dict[str, str] = {
+    "ttft_s": "s",
+    "ttft_p99_s": "s",
+    "tpot_s": "s",
+    "tpot_p99_s": "s",
+    "tokens_per_s": "tokens/s",
+}
+TOKEN_ENERGY_UNITS: dict[str, str] = {"energy_per_token_j": "J"}
 ENERGY_UNITS: dict[str, str] = {"energy_j": "J", "energy_per_sample_j": "J", "avg_power_w": "W"}
 
 
@@ -84,7 +110,12 @@ def producible_metrics(scenario: str, workload_class: Any, work: dict[str, float
     names = list(PERFORMANCE_UNITS[scenario])
     if scenario != "time-to-quality" and (work is None or "flop" in work):
         names.append("gflops")
-    return names + list(ENERGY_UNITS) + list(workload_class.quality_metrics)
+    names += list(ENERGY_UNITS)
+    if getattr(workload_class, "token_metrics", False) and scenario in LOADGEN_SCENARIOS:
+        # offline is scored by throughput alone: LoadGen reports no token latencies there
+        latencies = [] if scenario == "offline" else [name for name in TOKEN_UNITS if name != "tokens_per_s"]
+        names += [*latencies, "tokens_per_s", *TOKEN_ENERGY_UNITS]
+    return names + list(workload_class.quality_metrics)
 
 
 def unproducible_metrics(
@@ -110,9 +141,9 @@ def metric_kind(name: str, quality_metrics: Any) -> str | None:
     """The kind (performance, energy, quality) of a metric name a run produces; None for other names."""
     if name in quality_metrics:
         return "quality"
-    if name in ENERGY_UNITS:
+    if name in ENERGY_UNITS or name in TOKEN_ENERGY_UNITS:
         return "energy"
-    performance = {key for units in PERFORMANCE_UNITS.values() for key in units} | {"gflops"}
+    performance = {key for units in PERFORMANCE_UNITS.values() for key in units} | {"gflops", *TOKEN_UNITS}
     return "performance" if name in performance else None
 
 

@@ -88,9 +88,16 @@ def _heat_1d(seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     return heat_1d_dataset(seed=seed)
 
 
+def _counting(seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    from carpentry_kit.data.counting_corpus import counting_dataset
+
+    return counting_dataset(seed=seed)
+
+
 BUILTIN_DATASETS: dict[str, tuple[Callable[[int], tuple[np.ndarray, np.ndarray, dict[str, Any]]], str]] = {
     "digits": (_digits, "scikit-learn's 1,797 8x8 hand-written digits, 10 classes"),
     "heat-1d": (_heat_1d, "512 simulated 1-D heat-diffusion runs: initial profile -> profile at t=0.05"),
+    "counting": (_counting, "2,048 generated counting sequences of 24 tokens, for language models"),
 }
 
 

@@ -4,8 +4,8 @@ Only the work is timed (``time.perf_counter``, ``workload.sync()`` at both edges
 warm-up and evaluation stay outside the clock and outside the energy meter's windows.
 
 * **offline** — each repeat is one ``workload.step()``; throughput is samples per second.
-* **single-stream** — each repeat is ``protocol.queries`` calls of ``workload.query(i)``, one after another
-  as in MLPerf LoadGen's SingleStream scenario; every query's latency is a sample.
+* **single-stream, multi-stream, server** (and offline for an inference workload) — run by MLPerf's LoadGen
+  (``carpentry_kit.measure.loadgen``), not here.
 * **time-to-quality** — each repeat is ``reset(seed)`` and then training epochs (``step()``) until the
   quality target is met (>= for a maximized metric, <= for a minimized one) or the time budget or the epoch
   cap runs out. ``evaluate()`` runs untimed between epochs: the clock and the meter pause for it.
@@ -69,6 +69,10 @@ class Measurement:
     quality: list[dict[str, float]] = field(default_factory=list)  # evaluate() after each repeat / at the end
     energy_windows: list[Any] = field(default_factory=list)  # every EnergyReading, in order
     energy_per_repeat_j: list[float] = field(default_factory=list)
+    loadgen: list[dict[str, Any]] = field(default_factory=list)  # LoadGen scenarios: each test's results
+    ttft_s: list[float] = field(default_factory=list)  # token workloads: SUT-side time to first token
+    tpot_s: list[float] = field(default_factory=list)  # token workloads: SUT-side time per output token
+    tokens: list[int] = field(default_factory=list)  # token workloads: output tokens of each repeat
     warmup_done: int = 0
     stop_reason: str = "not started"
     budget_exhausted: bool = False
@@ -118,7 +122,10 @@ class Harness:
         """Warm up, then measure until a stopping rule says stop. Exceptions propagate; the partial
         measurement stays in ``self.measurement``."""
         self._started = time.perf_counter()
-        loop = {"offline": self._offline, "single-stream": self._single_stream, "time-to-quality": self._ttq}
+        loop = {
+            "offline": self._offline,
+            "time-to-quality": self._ttq,
+        }  # inference scenarios: measure/loadgen.py
         try:
             loop[self.protocol.scenario]()
         except _Stop as stop:
@@ -142,27 +149,6 @@ class Harness:
             sync()
             elapsed = time.perf_counter() - started
             self._end_repeat(elapsed, count, [self._end_window()])
-            if self._stopping():
-                break
-
-    def _single_stream(self) -> None:
-        query, sync, queries = self.workload.query, self.workload.sync, self.protocol.queries
-        for _ in range(self.protocol.warmup):
-            for index in range(queries):
-                query(index)
-            sync()
-            self._warm_step_done()
-        latencies = self.measurement.query_latency_s
-        while True:
-            self._begin_window(sync)
-            first = time.perf_counter()
-            for index in range(queries):
-                started = time.perf_counter()
-                query(index)
-                sync()
-                latencies.append(time.perf_counter() - started)
-            elapsed = time.perf_counter() - first
-            self._end_repeat(elapsed, queries, [self._end_window()])
             if self._stopping():
                 break
 

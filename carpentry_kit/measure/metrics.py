@@ -53,7 +53,16 @@ def _metric_series(measurement: Measurement, work: dict[str, float]) -> dict[str
     series["throughput"] = (rates, None)
     if "flop" in work:
         series["gflops"] = ([rate * work["flop"] / 1e9 for rate in rates], None)
-    if m.scenario == "offline":
+    if m.loadgen:  # an inference scenario run by LoadGen: its figures
+        rates = [
+            _loadgen_throughput(run) or (count / seconds if seconds > 0 else 0.0)
+            for run, count, seconds in zip(m.loadgen, m.samples, m.repeat_s, strict=True)
+        ]
+        series["throughput"] = (rates, None)
+        if "flop" in work:
+            series["gflops"] = ([rate * work["flop"] / 1e9 for rate in rates], None)
+        series.update(_loadgen_series(m))
+    elif m.scenario == "offline":
         series["latency_s"] = (list(m.repeat_s), None)
     elif m.scenario == "single-stream":
         series.update(_latency_series(m))
@@ -65,6 +74,39 @@ def _metric_series(measurement: Measurement, work: dict[str, float]) -> dict[str
     for name in {name for quality in m.quality for name in quality}:
         series[name] = ([quality[name] for quality in m.quality if name in quality], None)
     return series
+
+
+def _loadgen_series(m: Measurement) -> dict[str, tuple[list[float], Any]]:
+    """LoadGen's percentiles (one sample per LoadGen test; the headline is their median), the SUT-side
+    per-sample latencies as ``latency_s``, and for a token workload TTFT, TPOT, tokens/s, energy per token."""
+    series: dict[str, tuple[list[float], Any]] = {"latency_s": (list(m.query_latency_s), None)}
+    for percent, key in (("50", "50.00"), ("90", "90.00"), ("99", "99.00")):
+        series[f"latency_p{percent}_s"] = (_per_test(m, f"result_{key}_percentile_latency_ns", 1e-9), None)
+    if any(m.tokens):
+        series["ttft_s"] = (_per_test(m, "result_first_token_50.00_percentile_latency_ns", 1e-9), None)
+        series["ttft_p99_s"] = (_per_test(m, "result_first_token_99.00_percentile_latency_ns", 1e-9), None)
+        series["tpot_s"] = (_per_test(m, "result_time_per_output_token_50.00_percentile_ns", 1e-9), None)
+        series["tpot_p99_s"] = (_per_test(m, "result_time_per_output_token_99.00_percentile_ns", 1e-9), None)
+        series["tokens_per_s"] = ([t / s for t, s in zip(m.tokens, m.repeat_s, strict=True) if s > 0], None)
+        per_token = [j / t for j, t in zip(m.energy_per_repeat_j, m.tokens, strict=False) if t > 0]
+        if per_token:
+            series["energy_per_token_j"] = (per_token, None)
+    return {name: value for name, value in series.items() if value[0]}
+
+
+def _per_test(m: Measurement, key: str, scale: float) -> list[float]:
+    return [float(run["results"][key]) * scale for run in m.loadgen if run["results"].get(key) is not None]
+
+
+def _loadgen_throughput(run: dict[str, Any]) -> float | None:
+    """Samples per second as LoadGen reports it for the scenario (its own overhead included); None where
+    LoadGen reports none (multi-stream): the caller divides samples by the test's duration."""
+    results = run["results"]
+    for key in ("result_samples_per_second", "result_completed_samples_per_sec"):
+        if results.get(key) is not None:
+            return float(results[key])
+    qps = results.get("result_qps_with_loadgen_overhead")
+    return float(qps) * float(run.get("samples_per_query", 1)) if qps is not None else None
 
 
 def _latency_series(m: Measurement) -> dict[str, tuple[list[float], Any]]:

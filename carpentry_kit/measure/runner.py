@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.measure.harness import Harness, Measurement, QualityTarget
+from carpentry_kit.measure.loadgen import LoadGenEngine, harness_floor, uses_loadgen
 from carpentry_kit.measure.memory import PeakMemory
 from carpentry_kit.measure.metrics import build_metrics, energy_summary, unproducible_after_setup
 from carpentry_kit.measure.preflight import check_infrastructure, load_datasets, raise_problems
@@ -175,18 +176,29 @@ class _Run:
         self.log.end("init_stop")
         self.work = dict(workload.work_per_sample())
         raise_problems(self.spec, unproducible_after_setup(self.spec, self.workload_class, self.work))
+        self.harness = self._engine(workload, meter)
+        self.log.start("run_start")
+        with _progress_bar(self.harness, self.spec, self.show_progress):
+            self.harness.run()
+
+    def _engine(self, workload: TimedWorkload, meter: WindowMeter) -> Harness | LoadGenEngine:
+        """MLPerf's LoadGen for an inference workload's scenarios; the harness's loops for the others."""
+        protocol = self.spec.protocol
+        if uses_loadgen(self.workload_class, protocol.scenario):
+            log_dir = self.store.loadgen_dir(self.record.run_id)
+            self.record.loadgen = {
+                "harness_floor": harness_floor(log_dir.parent / f".floor-{self.record.run_id}")
+            }
+            return LoadGenEngine(workload, protocol, log_dir=log_dir, meter=meter)
         target = self.spec.quality_target()
-        self.harness = Harness(
+        return Harness(
             workload,
-            self.spec.protocol,
+            protocol,
             time_budget_s=self.spec.constraints.time_budget_s,
             target=QualityTarget.from_metric(target) if target else None,
             meter=meter,
             max_epochs=workload.max_steps(),
         )
-        self.log.start("run_start")
-        with _progress_bar(self.harness, self.spec, self.show_progress):
-            self.harness.run()
 
     def _finish(self, status: str, error: str | None) -> RunResult:
         record, measurement = self.record, self.harness.measurement if self.harness else None
@@ -195,6 +207,8 @@ class _Run:
         if measurement is not None:
             record.metrics = build_metrics(self.spec, measurement, self.work)
             record.energy = energy_summary(measurement)
+            if measurement.loadgen:
+                record.loadgen = {**(record.loadgen or {}), "tests": measurement.loadgen}
         record.validity, record.reasons = judge(self.spec, record, measurement)
         self.store.append(record)
         self.log.finish(record, measurement)

@@ -33,7 +33,17 @@ def _protocol_reasons(spec: Spec, m: Measurement) -> list[str]:
         return [m.stop_reason]
     if budget is not None and m.wall_s > budget:
         return [f"the run took {m.wall_s:.3g} s, over the time budget of {budget:g} s"]
-    return []
+    return _loadgen_reasons(m)
+
+
+def _loadgen_reasons(m: Measurement) -> list[str]:
+    """LoadGen's own verdict: each INVALID test's reasons (MLPerf's "Result is: INVALID" and why)."""
+    reasons = []
+    for index, run in enumerate(m.loadgen):
+        if run.get("validity") != "VALID":
+            where = f"LoadGen test {index + 1} of {len(m.loadgen)}: " if len(m.loadgen) > 1 else ""
+            reasons += [where + reason for reason in run.get("reasons") or ["LoadGen: INVALID"]]
+    return reasons
 
 
 def _quality_reasons(spec: Spec, record: RunRecord, m: Measurement) -> list[str]:

@@ -2,7 +2,8 @@
 
 Record format history (``record_version``) — bump the version and add an upgrade step for every change:
     1: first version (the fields of ``RunRecord``).
-    2: ``peak_memory_mb`` renamed ``peak_memory_mib`` (it always held MiB), in the record and its spec's constraints.
+    2: ``peak_memory_mb`` renamed ``peak_memory_mib`` (it always held MiB), in the record and its spec's
+       constraints; ``loadgen`` added (LoadGen's results and the harness floor of an inference run).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ RECORD_VERSION = 2
 STORE_FILE = "runs.jsonl"
 RUNNING_DIR = "running"  # notes of runs in progress, one JSON file per run
 MLLOG_DIR = "mllog"  # MLPerf-style event logs, one file per run
+LOADGEN_DIR = "loadgen"  # LoadGen's summary and detail logs, one folder per run
 KILLED_REASON = "the process running it ended before the run finished (killed, or the machine stopped)"
 
 # version -> function turning a record of that version into one of the next version
@@ -31,6 +33,7 @@ def _mb_to_mib(record: dict[str, Any]) -> dict[str, Any]:
     """Version 1 -> 2: the peak memory fields say their unit (MiB) exactly."""
     record = dict(record, record_version=2)
     record["peak_memory_mib"] = record.pop("peak_memory_mb", None)
+    record.setdefault("loadgen", None)
     constraints = (record.get("spec") or {}).get("constraints")
     if isinstance(constraints, dict) and "peak_memory_mb" in constraints:
         constraints["peak_memory_mib"] = constraints.pop("peak_memory_mb")
@@ -65,6 +68,9 @@ class RunRecord:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     energy: dict[str, Any] | None = None
     peak_memory_mib: float | None = None
+    loadgen: dict[str, Any] | None = (
+        None  # inference scenarios: LoadGen's results per test, the harness floor
+    )
     system: dict[str, Any] = field(default_factory=dict)
     software: dict[str, Any] = field(default_factory=dict)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)

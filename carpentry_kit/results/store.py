@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.results.record import (
     KILLED_REASON,
+    LOADGEN_DIR,
     MLLOG_DIR,
     RUNNING_DIR,
     STORE_FILE,
@@ -66,6 +67,10 @@ class ResultStore:
     def mllog_path(self, run_id: str) -> Path:
         """Where the MLLOG events of run ``run_id`` go: ``<dir>/mllog/<run_id>.log``."""
         return self.dir / MLLOG_DIR / f"{run_id}.log"
+
+    def loadgen_dir(self, run_id: str) -> Path:
+        """Where LoadGen's logs of run ``run_id`` are kept: ``<dir>/loadgen/<run_id>/``."""
+        return self.dir / LOADGEN_DIR / run_id
 
     def _note_path(self, record: RunRecord) -> Path:
         return self.dir / RUNNING_DIR / f"{record.run_id}.json"

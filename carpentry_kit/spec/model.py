@@ -279,6 +279,33 @@ class Adaptive(_Section):
     max_repeats: int = Field(50, ge=1)
 
 
+class LoadGen(_Section):
+    """MLPerf LoadGen's settings for the inference scenarios (single-stream, multi-stream, server, offline)."""
+
+    mode: Literal["performance", "accuracy"] = Field(
+        "performance", description="performance: timed queries; accuracy: every sample once, quality checked."
+    )
+    min_duration_s: float = Field(1.0, ge=0, description="Each LoadGen test runs at least this long.")
+    min_query_count: int = Field(64, ge=1, description="...and issues at least this many queries.")
+    target_qps: float = Field(10.0, gt=0, description="server: Poisson arrival rate, queries per second.")
+    target_latency_s: float = Field(0.1, gt=0, description="server: latency bound at latency_percentile.")
+    latency_percentile: float = Field(
+        0.99, gt=0, lt=1, description="server: the percentile that must meet it."
+    )
+    samples_per_query: int = Field(8, ge=1, description="multi-stream: samples in each query.")
+    expected_latency_s: float = Field(0.001, gt=0, description="single/multi-stream: LoadGen's latency hint.")
+    expected_qps: float = Field(
+        100.0, gt=0, description="offline: LoadGen's throughput hint (sizes the query)."
+    )
+    ttft_latency_s: float = Field(
+        1.0, gt=0, description="server, token workloads: bound on time to first token."
+    )
+    tpot_latency_s: float = Field(
+        0.1, gt=0, description="server, token workloads: bound on time per output token."
+    )
+    seed: int = Field(0, description="Seeds LoadGen's sample order and arrival schedule.")
+
+
 class Protocol(_Section):
     """The reproducible protocol: how many times, in which scenario, with which seeds."""
 
@@ -287,7 +314,8 @@ class Protocol(_Section):
     repeats: int = Field(5, ge=1, description="Timed repeats.")
     min_duration_s: float = Field(0.0, ge=0, description="Keep repeating until this much time is measured.")
     adaptive: Adaptive = Field(default_factory=Adaptive)
-    queries: int = Field(100, ge=1, description="single-stream: queries per repeat.")
+    queries: int = Field(100, ge=1, description="Samples in the query set of a workload that does not say.")
+    loadgen: LoadGen = Field(default_factory=LoadGen)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
 
 

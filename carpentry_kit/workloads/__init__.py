@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from carpentry_kit.data.datasets import LoadedDataset
 
 ENTRY_POINT_GROUP = "carpentry_kit.workloads"
-_BUILTIN_MODULES = ("matmul", "mlp", "heat")
+_BUILTIN_MODULES = ("matmul", "mlp", "heat", "tiny_lm")
 
 
 class UnknownWorkloadError(KeyError):
@@ -47,6 +47,7 @@ class WorkloadInfo:
     defaults: dict[str, Any]
     quality_metrics: dict[str, str]
     choices: dict[str, tuple[Any, ...]]
+    token_metrics: bool = False  # generates tokens: TTFT, TPOT, tokens/s, energy per token
 
 
 class Workload(abc.ABC):
@@ -59,6 +60,8 @@ class Workload(abc.ABC):
     quality_metrics: ClassVar[dict[str, str]]  # metric name -> unit, produced by evaluate()
     choices: ClassVar[dict[str, tuple[Any, ...]]] = {}  # parameter -> the values it may take
     minimums: ClassVar[dict[str, float]] = {}  # parameter -> smallest value allowed
+    token_metrics: ClassVar[bool] = False  # True for a workload that generates tokens (``generate``)
+    inference: ClassVar[bool] = False  # answers queries: LoadGen runs its inference scenarios
 
     def __init__(
         self, params: dict[str, Any], datasets: dict[str, LoadedDataset], device: str = "cpu", seed: int = 0
@@ -81,6 +84,7 @@ class Workload(abc.ABC):
             dict(cls.defaults),
             dict(cls.quality_metrics),
             dict(cls.choices),
+            cls.token_metrics,
         )
 
     @abc.abstractmethod

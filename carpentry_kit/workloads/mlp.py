@@ -72,7 +72,8 @@ class MLPInference(_Classifier):
     summary = (
         "Forward passes of an MLP classifier trained untimed in setup: one image a query, a batch a step"
     )
-    scenarios = ("single-stream", "offline")
+    scenarios = ("single-stream", "multi-stream", "server", "offline")
+    inference = True
     defaults = {**NETWORK_DEFAULTS, "batch_size": 256, "train_batch_size": 64, "train_epochs": 20}
     choices = NETWORK_CHOICES
     minimums = {**NETWORK_MINIMUMS, "train_batch_size": 1, "train_epochs": 0}
@@ -109,6 +110,18 @@ class MLPInference(_Classifier):
 
         with torch.inference_mode():
             self.model(self.queries[index % len(self.queries)])
+
+    def query_batch(self, indices: list[int]) -> None:
+        """Multi-stream and offline: the test images ``indices`` through the network as one batch."""
+        import torch
+
+        batch = torch.cat([self.queries[index % len(self.queries)] for index in indices])
+        with torch.inference_mode():
+            self.model(batch)
+
+    def sample_count(self) -> int:
+        """Distinct samples LoadGen can ask for: the test images."""
+        return len(self.queries)
 
     def max_steps(self) -> int | None:
         return None

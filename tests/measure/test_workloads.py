@@ -74,7 +74,8 @@ def test_builtin_metadata():
     infos = list_workloads()
     assert infos["matmul"].scenarios == ("offline",)
     assert set(infos["mlp-train"].scenarios) == {"time-to-quality", "offline"}
-    assert set(infos["mlp-inference"].scenarios) == {"single-stream", "offline"}
+    assert set(infos["mlp-inference"].scenarios) == {"single-stream", "multi-stream", "server", "offline"}
+    assert infos["tiny-lm"].token_metrics and not infos["mlp-inference"].token_metrics
     assert infos["heat-surrogate"].quality_metrics == {"rel_l2_error": "fraction"}
     assert infos["mlp-train"].quality_metrics == {"test_accuracy": "fraction"}
     assert infos["matmul"].defaults == {"size": 256, "dtype": "float32", "multiplies": 8}
@@ -119,9 +120,9 @@ def test_register_workload_rejects_bad_classes():
         register_workload(dict)
 
     class Weird(get_workload("matmul")):
-        scenarios = ("server",)
+        scenarios = ("batch",)
 
-    with pytest.raises(TypeError, match="unknown scenario 'server'"):
+    with pytest.raises(TypeError, match="unknown scenario 'batch'"):
         register_workload(Weird)
 
     class Clash(get_workload("matmul")):
