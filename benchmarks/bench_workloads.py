@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import resource
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from carpentry_kit.data.datasets import load_dataset
 from carpentry_kit.measure.harness import Harness, QualityTarget
+from carpentry_kit.measure.loadgen import LoadGenEngine, uses_loadgen
 from carpentry_kit.spec.load import example_names, example_spec_path, load_spec
 from carpentry_kit.workloads import get_workload
 
@@ -29,13 +32,17 @@ def run_example(name: str) -> dict[str, object]:
     workload.setup()
     setup_s = time.perf_counter() - started
     target = spec.quality_target()
-    measurement = Harness(
-        workload,
-        spec.protocol,
-        time_budget_s=spec.constraints.time_budget_s,
-        target=QualityTarget.from_metric(target) if target else None,
-        max_epochs=workload.max_steps(),
-    ).run()
+    if uses_loadgen(type(workload), spec.protocol.scenario):  # the inference scenarios: LoadGen drives them
+        with tempfile.TemporaryDirectory() as logs:
+            measurement = LoadGenEngine(workload, spec.protocol, log_dir=Path(logs)).run()
+    else:
+        measurement = Harness(
+            workload,
+            spec.protocol,
+            time_budget_s=spec.constraints.time_budget_s,
+            target=QualityTarget.from_metric(target) if target else None,
+            max_epochs=workload.max_steps(),
+        ).run()
     total_s = time.perf_counter() - started
     reached = all(measurement.reached) if measurement.reached else None
     quality = ", ".join(f"{key}={value:.4g}" for key, value in measurement.quality[-1].items())

@@ -112,9 +112,7 @@ def producible_metrics(scenario: str, workload_class: Any, work: dict[str, float
         names.append("gflops")
     names += list(ENERGY_UNITS)
     if getattr(workload_class, "token_metrics", False) and scenario in LOADGEN_SCENARIOS:
-        # offline is scored by throughput alone: LoadGen reports no token latencies there
-        latencies = [] if scenario == "offline" else [name for name in TOKEN_UNITS if name != "tokens_per_s"]
-        names += [*latencies, "tokens_per_s", *TOKEN_ENERGY_UNITS]
+        names += [*TOKEN_UNITS, *TOKEN_ENERGY_UNITS]
     return names + list(workload_class.quality_metrics)
 
 

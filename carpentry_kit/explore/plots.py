@@ -202,6 +202,49 @@ def plot_energy_breakdown(results: Any, by: list[str] | None = None, ax: Axes | 
     return ax
 
 
+def plot_latency_throughput(
+    results: Any,
+    rate: str = "protocol.loadgen.target_qps",
+    latency: str = "latency_p99_s",
+    throughput: str = "tokens_per_s",
+    ax: Axes | None = None,
+) -> Axes:
+    """Tail latency (left axis) and throughput (right axis) against the offered load ``rate`` (a swept
+    override: the Server scenario's target QPS, or a batch size), with the largest rate whose run LoadGen
+    judged VALID marked: past it, the system can no longer keep its latency promise."""
+    frame = completed(results_frame(results))
+    for metric in (latency, throughput):
+        check_metric(frame, metric)
+    rate = resolve_column(frame, rate)
+    ax = _axes(ax)
+    lines = {}
+    for axis, metric, colour in ((ax, latency, "C0"), (ax.twinx(), throughput, "C1")):
+        points = _points_by_value(frame[frame["metric"] == metric], rate)
+        xs, medians = [float(value) for value, _ in points], [summary[0] for _, summary in points]
+        (lines[metric],) = axis.plot(
+            xs, medians, "o-", color=colour, label=f"{metric} ({_unit(frame, metric)})"
+        )
+        axis.set_ylabel(f"{metric} ({_unit(frame, metric)})", color=colour)
+    valid = frame[(frame["metric"] == latency) & (frame["validity"] == "VALID")][rate]
+    if len(valid):
+        best = max(float(value) for value in valid)
+        ax.axvline(best, color="green", linestyle="--")
+        ax.annotate(f"largest VALID rate: {best:g}", (best, 0.95), xycoords=("data", "axes fraction"),
+                    ha="right", va="top", color="green")  # fmt: skip
+    ax.set_xlabel(rate)
+    ax.set_title("Latency and throughput against offered load")
+    ax.legend(handles=list(lines.values()), loc="upper left")
+    return ax
+
+
+def largest_valid_rate(results: Any, rate: str = "protocol.loadgen.target_qps") -> float | None:
+    """The largest value of ``rate`` among completed VALID runs (None when no run is VALID)."""
+    frame = completed(results_frame(results))
+    rate = resolve_column(frame, rate)
+    valid = frame[frame["validity"] == "VALID"][rate].dropna()
+    return float(valid.max()) if len(valid) else None
+
+
 def pareto_front(points: Sequence[Sequence[float]], goals: Sequence[str]) -> Any:
     """Boolean numpy mask of the points no other point dominates (``goals``: maximize/minimize each)."""
     import numpy as np
