@@ -8,10 +8,7 @@ from carpentry_kit.measure.harness import Measurement
 from carpentry_kit.ontology import producible_metrics
 
 if TYPE_CHECKING:
-
     from carpentry_kit.spec.model import Spec
-
-
 
 
 def metric_problems(
@@ -48,7 +45,37 @@ def build_metrics(spec: Spec, measurement: Measurement, work: dict[str, float]) 
             "stats": stats.to_dict() if stats else None,
             "samples": list(samples),
         }
+    if measurement.scenario == "time-to-quality" and "time_to_target_s" in metrics:
+        metrics["time_to_target_s"].update(
+            mlperf_training_score(measurement, spec.protocol.clock_includes_eval)
+        )
     return metrics
+
+
+MLPERF_CLOCK = "training and evaluation, from the first epoch to the evaluation that met the target (MLPerf)"
+NON_CONFORMANT_CLOCK = "training epochs only, evaluation excluded: not MLPerf-conformant"
+
+
+def mlperf_training_score(measurement: Measurement, clock_includes_eval: bool = True) -> dict[str, Any]:
+    """MLPerf Training's score beside the median: the mean of the times to target without the fastest and
+    the slowest repeat, with what the clock covered.
+
+    Given only when there are 3 or more repeats and every one reached the target (a repeat that did not has
+    no time to target); ``mlperf_score_note`` says why it is missing otherwise.
+    """
+    from carpentry_kit.stats import olympic_mean
+
+    times = [s for s, ok in zip(measurement.repeat_s, measurement.reached, strict=True) if ok]
+    missed = len(measurement.reached) - len(times)
+    score, note = None, "mean of the times to target without the fastest and slowest repeat"
+    if missed:
+        note = f"no MLPerf score: {missed} of {len(measurement.reached)} repeats did not reach the target"
+    elif len(times) < 3:
+        note = f"no MLPerf score: it needs at least 3 repeats that reach the target, got {len(times)}"
+    else:
+        score = olympic_mean(times)
+    clock = MLPERF_CLOCK if clock_includes_eval else NON_CONFORMANT_CLOCK
+    return {"mlperf_score": score, "mlperf_score_note": note, "clock": clock}
 
 
 def _metric_series(measurement: Measurement, work: dict[str, float]) -> dict[str, tuple[list[float], Any]]:
@@ -140,5 +167,3 @@ def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
         "carbon_method": carbon_method,
         "notes": first.notes,
     }
-
-

@@ -175,7 +175,7 @@ class _Run:
         with self.memory, _torch_threads(self.spec.infrastructure.threads):
             workload = self._build_workload()
             meter = _make_meter(self.energy, self.record.device)
-            self.log = RunLog(self.store, self.record)
+            self.log = RunLog(self.store, self.record, organisation=self.spec.benchmark.contact.name)
             self.store.begin(self.record)
             try:
                 self._measure(workload, meter)
@@ -205,6 +205,7 @@ class _Run:
         self.log.start("init_start")
         workload.setup()
         self.log.end("init_stop")
+        self.log.sizes(workload.sample_counts())
         self.work = dict(workload.work_per_sample())
         raise_problems(self.spec, self.spec_path, metric_problems(self.spec, self.workload_class, self.work))
         target = self.spec.quality_target()
@@ -215,7 +216,9 @@ class _Run:
             target=QualityTarget.from_metric(target) if target else None,
             meter=meter,
             max_epochs=workload.max_steps(),
+            on_event=self.log.on_event,
         )
+        self.log.quality_metric = target.name if target else None
         self.log.start("run_start")
         with _progress_bar(self.harness, self.spec, self.show_progress):
             self.harness.run()

@@ -204,7 +204,13 @@ class Constraints(_Section):
 class Adaptive(_Section):
     enabled: bool = False
     rel_ci_width: float = Field(
-        0.05, gt=0, lt=1, description="Stop when the 95% CI of the median is this narrow."
+        0.05,
+        gt=0,
+        lt=1,
+        description=(
+            "Stop when the CI of the median (at least 95% coverage, so from 6 repeats on) is this narrow, "
+            "relative to the median."
+        ),
     )
     max_repeats: int = Field(50, ge=1)
 
@@ -219,6 +225,13 @@ class Protocol(_Section):
     adaptive: Adaptive = Field(default_factory=Adaptive)
     queries: int = Field(100, ge=1, description="single-stream: queries per repeat.")
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    clock_includes_eval: bool = Field(
+        True,
+        description=(
+            "time-to-quality: the clock runs through evaluation, as MLPerf Training's rules require. "
+            "false times training epochs only — not MLPerf-conformant, and labelled so in the record."
+        ),
+    )
 
 
 class ReferenceResult(_Section):
