@@ -135,7 +135,10 @@ def _energy_series(m: Measurement) -> dict[str, tuple[list[float], Any]]:
 
 
 def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
-    """The record's ``energy``: all timed windows added up, with the method and whether it is measured."""
+    """The record's ``energy``: all timed windows added up, with the method and whether it is measured.
+
+    ``static_j`` is the idle part of ``total_j`` and ``above_idle_j`` the rest, where the method models the
+    split (the estimate); both None where it does not (a counter reads the sum)."""
     from carpentry_kit.energy import EnergyError, carbon_estimate
 
     windows = measurement.energy_windows
@@ -147,6 +150,8 @@ def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
         for part, joules in reading.components_j.items():
             components[part] = components.get(part, 0.0) + joules
     total = sum(reading.total_j for reading in windows)
+    statics = [reading.static_j for reading in windows]
+    static = None if any(part is None for part in statics) else sum(statics)  # type: ignore[arg-type]
     duration = sum(reading.duration_s for reading in windows)
     samples = sum(measurement.samples)
     try:
@@ -159,6 +164,8 @@ def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
         "layer": first.layer,
         "components_j": components,
         "total_j": total,
+        "static_j": static,  # the idle part of total_j, where the method models it (None: unknown)
+        "above_idle_j": None if static is None else total - static,
         "duration_s": duration,
         "avg_power_w": total / duration if duration > 0 else None,
         "per_sample_j": total / samples if samples else None,
