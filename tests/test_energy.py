@@ -95,9 +95,10 @@ def test_estimate_is_idle_power_for_the_window_plus_the_share_above_idle(
     reading = meter.end()
     cpu_seconds = time.process_time() - cpu_before
     assert reading.components_j["cpu"] == pytest.approx(80 * cpu_seconds / (os.cpu_count() or 1), rel=0.1)
-    assert reading.static_j == reading.components_j["cpu_static"] == pytest.approx(20 * reading.duration_s)
-    assert reading.dynamic_j == pytest.approx(reading.total_j - reading.static_j)
-    assert "static CPU idle 20 W from CARPENTRY_CPU_IDLE_W" in reading.notes
+    assert reading.components_j["cpu_static"] == pytest.approx(20 * reading.duration_s)
+    assert reading.static_j == pytest.approx(reading.components_j["cpu_static"] + reading.components_j["dram"])
+    assert reading.dynamic_j == pytest.approx(reading.components_j["cpu"])
+    assert "static = CPU idle 20 W from CARPENTRY_CPU_IDLE_W" in reading.notes
 
 
 def test_an_idle_window_costs_the_idle_power_not_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,8 +108,8 @@ def test_an_idle_window_costs_the_idle_power_not_nothing(monkeypatch: pytest.Mon
     meter.begin()
     time.sleep(0.2)  # no CPU work: the dynamic CPU part is near 0, the static part is not
     reading = meter.end()
-    assert reading.static_j == pytest.approx(30 * reading.duration_s)  # the declared 30% assumption
-    assert reading.components_j["cpu"] < 0.1 * reading.static_j
+    assert reading.components_j["cpu_static"] == pytest.approx(30 * reading.duration_s)  # declared 30%
+    assert reading.dynamic_j < 0.1 * reading.static_j
     assert "assumed (30% of rated; not measured here" in reading.notes
 
 

@@ -10,11 +10,13 @@ warehouse-sized computer", ISCA 2007): ``P = P_idle + (P_rated - P_idle) × u``.
 * **dynamic** (``cpu``): ``(P_rated - P_idle) × CPU seconds of this process ÷ logical CPUs`` — the share of
   the power above idle that this process's threads (not its children) kept busy.
 * **DRAM** (``dram``): 0.375 W per GB (3 W per 8 GB of DDR3/DDR4, codecarbon's older per-GB figure) × this
-  process's resident memory: an allocation of memory power by what the process holds, not a measurement.
+  process's resident memory: an allocation of memory power by what the process holds. Memory draws that
+  power (refresh, background) whether or not it is used, so it counts as static.
 
 ``P_rated`` comes from, in order: ``CARPENTRY_CPU_TDP_W`` (watts for all the machine's CPUs together), a
 table of common CPU models (vendor TDP per socket × sockets), else codecarbon's default for an unknown CPU,
-4 W per logical CPU. Always ``measured=False``; the reading's ``static_j`` is the static part.
+4 W per logical CPU. Always ``measured=False``; the reading's ``static_j`` is ``cpu_static + dram`` and
+its ``dynamic_j`` the CPU power above idle.
 
 What it cannot show: anything outside the model — clock-frequency changes, memory traffic, vector units,
 the real idle power of this machine. Its joules are wall time and CPU time weighted by assumed powers, so
@@ -146,11 +148,12 @@ class EstimateMeter(EnergyMeter):
         }
 
     def _static_j(self, components: dict[str, float]) -> float | None:
-        return components.get("cpu_static", 0.0)
+        return components.get("cpu_static", 0.0) + components.get("dram", 0.0)
 
     def _notes(self) -> str:
         return (
-            f"estimate, not a measurement: static CPU idle {self.idle_source} x window; dynamic (CPU rated "
+            f"estimate, not a measurement: static = CPU idle {self.idle_source} x window + DRAM "
+            f"{DRAM_W_PER_GB:g} W/GB x this process's resident memory; dynamic = (CPU rated "
             f"{self.rated_source} - idle) x this process's CPU utilisation (CPU time / (wall x "
-            f"{self.logical_cpus} logical CPUs)); DRAM {DRAM_W_PER_GB:g} W/GB x this process's resident memory"
+            f"{self.logical_cpus} logical CPUs))"
         )
