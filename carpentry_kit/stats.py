@@ -136,7 +136,7 @@ def order_statistic_rank(n: int, confidence: float = 0.95) -> tuple[int, float]:
 
 
 def interval_coverage(n: int, rank: int) -> float:
-    """Coverage of ``[x_(rank), x_(n-rank+1)]`` for the median of ``n`` samples: ``1 - 2 P(Bin <= rank-1)``."""
+    """Coverage of ``[x_(rank), x_(n-rank+1)]`` for the median of ``n`` samples: 1 - 2 P(Bin <= rank-1)."""
     return float(max(1.0 - 2.0 * _binomial_half_cdf(n, rank - 1)[-1], 0.0))
 
 

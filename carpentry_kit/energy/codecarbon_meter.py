@@ -8,8 +8,9 @@ keeps running, so load-based CPU figures average over the window.
 
 codecarbon falls back to models where it cannot read counters: CPU power from TDP × load, and RAM
 power from the *whole machine's* installed memory (tracking_mode "machine"; about 5 W per estimated DIMM
-in codecarbon 3.x), charged in full to the run — so ``auto`` never picks codecarbon. A reading is ``measured`` only if every part came from a counter (RAPL, NVML, ...);
-``notes`` lists how each part was obtained.
+in codecarbon 3.x), charged in full to the run — so ``auto`` never picks codecarbon. A reading is
+``measured`` only if every part came from a counter (RAPL, NVML, ...); ``notes`` lists how each part was
+obtained.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ warehouse-sized computer", ISCA 2007): ``P = P_idle + (P_rated - P_idle) × u``.
   as long as the run lasts, whoever keeps them busy. A shorter run saves it; idle windows cost it in full.
   ``P_idle`` is ``CARPENTRY_CPU_IDLE_W`` (a figure you measured, e.g. with RAPL or a wall meter), else a
   declared assumption, 30% of the rated power — not measured here; ``notes`` says which.
-* **dynamic** (``cpu``): ``(P_rated - P_idle) × CPU seconds of this process ÷ logical CPUs`` — the share of
-  the power above idle that this process's threads (not its children) kept busy.
+* **dynamic** (``cpu``): ``(P_rated - P_idle) × CPU seconds of this process ÷ logical CPUs`` — the share
+  of the power above idle that this process's threads (not its children) kept busy.
 * **DRAM** (``dram``): 0.375 W per GB (3 W per 8 GB of DDR3/DDR4, codecarbon's older per-GB figure) × this
   process's resident memory: an allocation of memory power by what the process holds. Memory draws that
   power (refresh, background) whether or not it is used, so it counts as static.

@@ -4,8 +4,9 @@ Zones ``intel-rapl:N`` are packages (``name`` = ``package-N``); their sub-zones 
 ``core``, ``uncore`` (already inside the package: not added again) and ``dram`` (outside it: added).
 ``psys`` (whole platform, includes the packages) is skipped to avoid double counting. AMD CPUs use the
 same interface but expose package (and core) zones only, no ``dram``; many client Intel CPUs have no
-``dram`` zone either. The meter reports exactly the components whose zones exist (``notes`` lists them). Counters are microjoules and wrap at ``max_energy_range_uj``; one wrap per window is
-corrected, so keep windows shorter than a wrap period (minutes at full load).
+``dram`` zone either. The meter reports exactly the components whose zones exist (``notes`` lists them).
+Counters are microjoules and wrap at ``max_energy_range_uj``; one wrap per window is corrected, so keep
+windows shorter than a wrap period (minutes at full load).
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def _first_available(factories: list[Callable[[], EnergyMeter]]) -> EnergyMeter:
 
 
 def _auto(device: str) -> EnergyMeter:
-    """The most direct method: NVML (+ RAPL or the estimate for the CPU) on CUDA; else RAPL, else the estimate.
+    """The most direct method: NVML (+ RAPL or the estimate for the CPU) on CUDA; else RAPL, else estimate.
 
     Never codecarbon: where it cannot read counters it falls back to TDP × load and charges the memory
     power of the whole machine's RAM to the run, an opaque model; the estimate is the transparent one.

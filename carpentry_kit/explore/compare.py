@@ -4,8 +4,8 @@
 the runs into *configurations* (one per distinct set of override values) and, per configuration and
 metric, divides the median of the pooled raw samples by the baseline's median. The interval combines the
 two sides' order-statistic intervals of the median (``stats.ratio_ci``); its ``ci_level`` is a guaranteed
-lower bound on its coverage — at least 95% when both sides have about 10 samples or more, lower (and
-printed) for fewer. A difference is ``significant`` when the interval excludes 1 (then the data show
+lower bound on its coverage — at least 95% when both sides have 7 samples or more, lower (and printed)
+for fewer. A difference is ``significant`` when the interval excludes 1 (then the data show
 a difference; an interval containing 1 shows none, which is not evidence that there is none), and
 ``better`` follows the metric's goal (a smaller latency
 is better, a larger throughput is better). The ``verdict`` is ``baseline``, ``better``, ``worse``, ``no
@@ -380,10 +380,10 @@ def significance_note(table: pd.DataFrame) -> str:
     """What the verdicts of a ``compare()`` table mean, and what their intervals leave out."""
     note = (
         "Ratio: the median divided by the baseline's median, with a distribution-free interval whose "
-        "coverage is at least the level printed beside it (below 95% when a side has fewer than about 10 "
+        "coverage is at least the level printed beside it (below 95% when a side has fewer than 7 "
         "samples). 'better' or 'worse' (by the metric's goal) only when the interval excludes 1: the data "
-        "show a difference, which does not mean a large one — and at 95% about 1 in 20 comparisons of "
-        "identical set-ups still excludes 1. 'no significant difference': a difference is not shown, "
+        "show a difference, which does not mean a large one — and at a 95% level up to 1 in 20 "
+        "comparisons of identical set-ups still excludes 1. 'no significant difference': a difference is not shown, "
         "which does not prove there is none. 'too few samples': fewer than 2 on a side."
     )
     if len(table) and ((table["runs"] == 1) | (table["baseline_runs"] == 1)).any():

@@ -14,9 +14,9 @@ and warm-up stay outside the clock and outside the energy meter's windows.
   pauses both during evaluation instead — a measure of training alone, *not* MLPerf-conformant.
 
 Stopping: at least ``protocol.repeats`` repeats and ``protocol.min_duration_s`` of timed work. With
-``protocol.adaptive.enabled`` repeats continue until the CI of the median repeat time, at a level of at least
-95% (so never before 6 repeats), is narrower than ``rel_ci_width`` times the median (checked every repeat up to 20, then every 5% more repeats, so the check
-stays cheap) or ``max_repeats`` is reached. The time budget counts wall-clock time from the first warm-up step
+``protocol.adaptive.enabled`` repeats continue until the CI of the median repeat time, at a level of at
+least 95% (so never before 6 repeats), is narrower than ``rel_ci_width`` times the median (checked every
+repeat up to 20, then every 5% more repeats, so the check stays cheap) or ``max_repeats`` is reached. The time budget counts wall-clock time from the first warm-up step
 (evaluations included); it is checked between steps (between repeats for single-stream), and a run stopped by
 it says so in ``Measurement.stop_reason``.
 

@@ -149,7 +149,7 @@ class RunLog:
         self.safely(self.logger.end, key)
 
     def sizes(self, counts: dict[str, int]) -> None:
-        """``train_samples`` and ``eval_samples`` (the workload's data set sizes), where the workload has them."""
+        """``train_samples`` and ``eval_samples`` (the workload's data set sizes), where it has them."""
         for key in ("train_samples", "eval_samples"):
             if key in counts:
                 self.safely(self.logger.event, key, int(counts[key]))
