@@ -5,7 +5,7 @@ warehouse-sized computer", ISCA 2007): ``P = P_idle + (P_rated - P_idle) × u``.
 
 * **static** (``cpu_static``): ``P_idle × window`` — what the machine's CPUs draw doing nothing, paid for
   as long as the run lasts, whoever keeps them busy. A shorter run saves it; idle windows cost it in full.
-  ``P_idle`` is ``CARPENTRY_CPU_IDLE_W`` (a figure you measured, e.g. with RAPL or a wall meter), else a
+  ``P_idle`` is ``CARPENTRY_CPU_IDLE_W`` (a figure you measured, e.g. RAPL's package power when idle), else a
   declared assumption, 30% of the rated power — not measured here; ``notes`` says which.
 * **dynamic** (``cpu``): ``(P_rated - P_idle) × CPU seconds of this process ÷ logical CPUs`` — the share
   of the power above idle that this process's threads (not its children) kept busy.
