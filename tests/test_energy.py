@@ -96,7 +96,9 @@ def test_estimate_is_idle_power_for_the_window_plus_the_share_above_idle(
     cpu_seconds = time.process_time() - cpu_before
     assert reading.components_j["cpu"] == pytest.approx(80 * cpu_seconds / (os.cpu_count() or 1), rel=0.1)
     assert reading.components_j["cpu_static"] == pytest.approx(20 * reading.duration_s)
-    assert reading.static_j == pytest.approx(reading.components_j["cpu_static"] + reading.components_j["dram"])
+    assert reading.static_j == pytest.approx(
+        reading.components_j["cpu_static"] + reading.components_j["dram"]
+    )
     assert reading.dynamic_j == pytest.approx(reading.components_j["cpu"])
     assert "static = CPU idle 20 W from CARPENTRY_CPU_IDLE_W" in reading.notes
 

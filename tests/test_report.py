@@ -59,7 +59,9 @@ def test_markdown_uses_the_mlcommons_layout_with_references(results_dir, tmp_pat
     text = (tmp_path / "results.md").read_text(encoding="utf-8")
     assert text.count("| Measurement name | Reference model value | Submitted model value |") == 2
     assert "## matmul (size=64)" in text and "## matmul (size=128)" in text
-    assert "| latency_s (s) | 500 ms (reference laptop) | 1 s [93.7 % CI, n = 5:" in text  # SI prefixes; the level n = 5 has
+    assert (
+        "| latency_s (s) | 500 ms (reference laptop) | 1 s [93.7 % CI, n = 5:" in text
+    )  # SI prefixes; the level n = 5 has
     assert "| energy_per_sample_j (J) | unknown | 500 mJ" in text
     assert "estimated (energy method: estimate)" in text
     assert "1000000" not in text  # failed runs have no results to publish
