@@ -2,7 +2,9 @@
 
 Targets: median at most 1 ms for RAPL (a fake powercap tree when this machine has none), NVML (when a
 GPU is present) and the estimate. codecarbon is reported, not judged: its one-time tracker start and its
-per-window cost. Exits 1 when a target is missed. Run: ``.venv/bin/python benchmarks/bench_energy.py``.
+per-window cost. Then the estimate's static (idle) and dynamic parts over an idle window (a sleep) and a
+busy one (numpy matrix multiplies) of the same length, side by side: an idle window costs the idle power,
+not nothing. Exits 1 when a target is missed. Run: ``.venv/bin/python benchmarks/bench_energy.py``.
 """
 
 from __future__ import annotations
@@ -45,6 +47,33 @@ def fake_powercap(root: Path) -> Path:
     return root
 
 
+SPLIT_WINDOW_S = 0.5
+
+
+def idle_and_busy() -> list[str]:
+    """The estimate over an idle and a busy window of the same length: static, dynamic, total."""
+    import numpy as np
+
+    meter = make_meter("estimate")
+    a = np.random.default_rng(0).random((256, 256))
+    lines = [f"{'estimate window':<26} {'static J':>9} {'dynamic J':>10} {'total J':>9}  dynamic share"]
+    for label in ("idle (sleep)", "busy (256x256 matmuls)"):
+        meter.begin()
+        end = time.perf_counter() + SPLIT_WINDOW_S
+        while time.perf_counter() < end:
+            if label.startswith("idle"):
+                time.sleep(0.01)
+            else:
+                a = a @ a / 256.0
+        reading = meter.end()
+        static, dynamic = reading.static_j or 0.0, reading.dynamic_j or 0.0
+        share = dynamic / reading.total_j
+        lines.append(f"{label:<26} {static:9.3f} {dynamic:10.3f} {reading.total_j:9.3f}  {share:.0%}")
+    lines.append(f"(static: {meter.idle_source}; windows of {SPLIT_WINDOW_S:g} s)")
+    meter.close()
+    return lines
+
+
 def timed(factory: Callable[[], EnergyMeter]) -> tuple[EnergyMeter, float]:
     started = time.perf_counter()
     meter = factory()
@@ -78,6 +107,7 @@ def main() -> int:
     for method, reason in methods.items():
         if reason is not None:
             print(f"not here: {method} — {reason}")
+    print("\n".join(["", *idle_and_busy(), ""]))
     print("PASS" if not failed else "FAIL: " + "; ".join(failed))
     return 1 if failed else 0
 

@@ -35,6 +35,8 @@ class EnergyReading:
     ``components_j`` maps a part of the machine (``cpu``, ``dram``, ``gpu``) to joules, ``total_j`` is
     their sum and ``duration_s`` the window's wall-clock length in seconds. ``measured`` is False for
     anything modelled rather than read from a hardware counter; ``notes`` says where the numbers came from.
+    ``static_j`` is the part of ``total_j`` that is static (idle) power — spent whether or not the work runs
+    — where the method can tell (the estimate models it); None where it cannot (a counter reads the sum).
     """
 
     method: str
@@ -44,6 +46,7 @@ class EnergyReading:
     duration_s: float
     layer: str = "device"
     notes: str = ""
+    static_j: float | None = None
 
     def __post_init__(self) -> None:
         if self.duration_s < 0:
@@ -75,7 +78,14 @@ class EnergyReading:
             "duration_s": self.duration_s,
             "avg_power_w": None if math.isnan(power) else power,
             "notes": self.notes,
+            "static_j": self.static_j,
+            "dynamic_j": self.dynamic_j,
         }
+
+    @property
+    def dynamic_j(self) -> float | None:
+        """The energy above idle: ``total_j - static_j``; None when the static part is unknown."""
+        return None if self.static_j is None else self.total_j - self.static_j
 
 
 @dataclass
@@ -130,7 +140,14 @@ class EnergyMeter(abc.ABC):
         start_state, self._started_at, self._start_state = self._start_state, None, None
         duration_s = self._duration(start_state, stop_state, wall_s)
         components = self._components(start_state, stop_state, duration_s)
-        return make_reading(self.method, self.measured, components, duration_s, self._notes(), self.layer)
+        return make_reading(
+            self.method, self.measured, components, duration_s, self._notes(), self.layer,
+            self._static_j(components),
+        )  # fmt: skip
+
+    def _static_j(self, components: dict[str, float]) -> float | None:
+        """The static (idle) part of a window's components; None: this method cannot tell."""
+        return None
 
     def _duration(self, start: Any, stop: Any, wall_s: float) -> float:
         """Seconds the energy figure covers; meters whose counters carry their own clock override this."""
@@ -166,6 +183,7 @@ def make_reading(
     duration_s: float,
     notes: str,
     layer: str = "device",
+    static_j: float | None = None,
 ) -> EnergyReading:
     """Build a reading, noting a zero-length window instead of dividing by zero."""
     if duration_s <= 0:
@@ -178,6 +196,7 @@ def make_reading(
         duration_s=duration_s,
         layer=layer,
         notes=notes,
+        static_j=static_j,
     )
 
 
@@ -211,6 +230,11 @@ class CombinedMeter(EnergyMeter):
 
     def _notes(self) -> str:
         return "; ".join(f"{m.method}: {m._notes()}" for m in self.meters)
+
+    def _static_j(self, components: dict[str, float]) -> float | None:
+        """Known only when every part knows its own (components of the parts are merged by name)."""
+        parts = [meter._static_j(components) for meter in self.meters]
+        return None if any(part is None for part in parts) else sum(parts)  # type: ignore[arg-type]
 
     def close(self) -> None:
         for meter in self.meters:

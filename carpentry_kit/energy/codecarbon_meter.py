@@ -6,9 +6,11 @@ stopped; at each window edge we ask the tracker to measure (``_measure_power_and
 its own scheduler calls) and read its cumulative CPU, RAM and GPU energy. Its 1 Hz utilisation monitor
 keeps running, so load-based CPU figures average over the window.
 
-codecarbon falls back to models where it cannot read counters: CPU power from TDP × load, RAM from
-a fixed W per GB. A reading is ``measured`` only if every part came from a counter (RAPL, NVML, ...);
-``notes`` lists how each part was obtained.
+codecarbon falls back to models where it cannot read counters: CPU power from TDP × load, and RAM
+power from the *whole machine's* installed memory (tracking_mode "machine"; about 5 W per estimated DIMM
+in codecarbon 3.x), charged in full to the run — so ``auto`` never picks codecarbon. A reading is
+``measured`` only if every part came from a counter (RAPL, NVML, ...); ``notes`` lists how each part was
+obtained.
 """
 
 from __future__ import annotations
@@ -86,7 +88,12 @@ def _part_description(hardware: Any) -> tuple[str, bool]:
         generic = " (generic value for an unknown CPU)" if getattr(hardware, "_is_generic_tdp", False) else ""
         return f"CPU: {mode} model, {getattr(hardware, '_tdp', '?')} W TDP{generic} x load", False
     if kind == "RAM":
-        return "RAM: codecarbon's W-per-GB model", False
+        return (
+            "RAM: codecarbon's model of the whole machine's installed RAM (about 5 W per estimated DIMM "
+            "in codecarbon 3.x), charged in full to this run whatever memory it uses — on a machine with "
+            "much RAM it can outweigh the CPU",
+            False,
+        )
     if kind == "GPU":
         return "GPU: NVML", True
     return f"{kind}: {mode or 'unknown method'}", False

@@ -1,11 +1,26 @@
-"""A transparent energy *estimate*: rated power × this process's utilisation, plus DRAM per GB.
+"""A transparent energy *estimate*: a static (idle) part and a dynamic part, each labelled.
 
-CPU: ``rated W × CPU seconds of this process ÷ logical CPUs`` — the share of the CPU's rated power
-this process kept busy (all its threads; child processes are not included). The rated power comes from,
-in order: ``CARPENTRY_CPU_TDP_W`` (watts for all the machine's CPUs together), a table of common CPU
-models (vendor TDP per socket × sockets), else codecarbon's default for an unknown CPU, 4 W per logical
-CPU. DRAM: 3 W per 8 GB (0.375 W/GB, the figure codecarbon uses) × this process's resident memory.
-Always ``measured=False``; ``notes`` says where each number came from.
+The CPU follows the linear power model of Fan, Weber and Barroso ("Power provisioning for a
+warehouse-sized computer", ISCA 2007): ``P = P_idle + (P_rated - P_idle) × u``.
+
+* **static** (``cpu_static``): ``P_idle × window`` — what the machine's CPUs draw doing nothing, paid for
+  as long as the run lasts, whoever keeps them busy. A shorter run saves it; idle windows cost it in full.
+  ``P_idle`` is ``CARPENTRY_CPU_IDLE_W`` (a figure you measured, e.g. RAPL's package power when idle), else a
+  declared assumption, 30% of the rated power — not measured here; ``notes`` says which.
+* **dynamic** (``cpu``): ``(P_rated - P_idle) × CPU seconds of this process ÷ logical CPUs`` — the share
+  of the power above idle that this process's threads (not its children) kept busy.
+* **DRAM** (``dram``): 0.375 W per GB (3 W per 8 GB of DDR3/DDR4, codecarbon's older per-GB figure) × this
+  process's resident memory: an allocation of memory power by what the process holds. Memory draws that
+  power (refresh, background) whether or not it is used, so it counts as static.
+
+``P_rated`` comes from, in order: ``CARPENTRY_CPU_TDP_W`` (watts for all the machine's CPUs together), a
+table of common CPU models (vendor TDP per socket × sockets), else codecarbon's default for an unknown CPU,
+4 W per logical CPU. Always ``measured=False``; the reading's ``static_j`` is ``cpu_static + dram`` and
+its ``dynamic_j`` the CPU power above idle.
+
+What it cannot show: anything outside the model — clock-frequency changes, memory traffic, vector units,
+the real idle power of this machine. Its joules are wall time and CPU time weighted by assumed powers, so
+any ranking it gives is a ranking of those times.
 """
 
 from __future__ import annotations
@@ -17,6 +32,8 @@ import time
 from carpentry_kit.energy.base import EnergyError, EnergyMeter
 
 TDP_ENV_VAR = "CARPENTRY_CPU_TDP_W"
+IDLE_ENV_VAR = "CARPENTRY_CPU_IDLE_W"
+ASSUMED_IDLE_FRACTION = 0.3  # of the rated power, when no idle figure is given: an assumption, declared
 DEFAULT_W_PER_LOGICAL_CPU = 4.0  # codecarbon.core.cpu.DEFAULT_POWER_PER_CORE
 DRAM_W_PER_GB = 3.0 / 8.0  # codecarbon.external.ram: "3 watts of power for every 8GB of DDR3 or DDR4"
 
@@ -81,8 +98,29 @@ def rated_cpu_power_w() -> tuple[float, str]:
     )
 
 
+def idle_cpu_power_w(rated_w: float) -> tuple[float, str]:
+    """The machine's idle CPU power in watts and where that figure came from (at most ``rated_w``)."""
+    override = os.environ.get(IDLE_ENV_VAR)
+    if override is None:
+        watts = ASSUMED_IDLE_FRACTION * rated_w
+        return watts, (
+            f"{watts:.3g} W assumed ({ASSUMED_IDLE_FRACTION:.0%} of rated; not measured here — set "
+            f"{IDLE_ENV_VAR} to a measured idle power)"
+        )
+    try:
+        watts = float(override)
+    except ValueError:
+        watts = -1.0
+    if not 0 <= watts <= rated_w:
+        raise EnergyError(
+            f"{IDLE_ENV_VAR}={override!r} is not a number of watts between 0 and the rated {rated_w:g} W — "
+            "set it to the measured idle power of this machine's CPUs"
+        )
+    return watts, f"{watts:g} W from {IDLE_ENV_VAR}"
+
+
 class EstimateMeter(EnergyMeter):
-    """Rated CPU power × this process's CPU utilisation, plus DRAM at 0.375 W/GB of resident memory."""
+    """Static idle CPU power, plus the dynamic share this process keeps busy, plus DRAM by resident memory."""
 
     method = "estimate"
     measured = False
@@ -92,6 +130,7 @@ class EstimateMeter(EnergyMeter):
 
         super().__init__()
         self.rated_cpu_w, self.rated_source = rated_cpu_power_w()
+        self.idle_cpu_w, self.idle_source = idle_cpu_power_w(self.rated_cpu_w)
         self.logical_cpus = os.cpu_count() or 1
         self._process = psutil.Process()
 
@@ -103,13 +142,18 @@ class EstimateMeter(EnergyMeter):
         utilisation = min(cpu_seconds / (duration_s * self.logical_cpus), 1.0) if duration_s > 0 else 0.0
         resident_gb = self._process.memory_info().rss / 1e9
         return {
-            "cpu": self.rated_cpu_w * utilisation * duration_s,
+            "cpu_static": self.idle_cpu_w * duration_s,
+            "cpu": (self.rated_cpu_w - self.idle_cpu_w) * utilisation * duration_s,
             "dram": DRAM_W_PER_GB * resident_gb * duration_s,
         }
 
+    def _static_j(self, components: dict[str, float]) -> float | None:
+        return components.get("cpu_static", 0.0) + components.get("dram", 0.0)
+
     def _notes(self) -> str:
         return (
-            f"estimate, not a measurement: CPU rated {self.rated_source} x this process's CPU utilisation "
-            f"(CPU time / (wall x {self.logical_cpus} logical CPUs)); DRAM {DRAM_W_PER_GB:g} W/GB x this "
-            "process's resident memory"
+            f"estimate, not a measurement: static = CPU idle {self.idle_source} x window + DRAM "
+            f"{DRAM_W_PER_GB:g} W/GB x this process's resident memory; dynamic = (CPU rated "
+            f"{self.rated_source} - idle) x this process's CPU utilisation (CPU time / (wall x "
+            f"{self.logical_cpus} logical CPUs))"
         )

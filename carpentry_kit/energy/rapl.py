@@ -3,8 +3,10 @@
 Zones ``intel-rapl:N`` are packages (``name`` = ``package-N``); their sub-zones ``intel-rapl:N:M`` are
 ``core``, ``uncore`` (already inside the package: not added again) and ``dram`` (outside it: added).
 ``psys`` (whole platform, includes the packages) is skipped to avoid double counting. AMD CPUs use the
-same interface. Counters are microjoules and wrap at ``max_energy_range_uj``; one wrap per window is
-corrected, so keep windows shorter than a wrap period (minutes at full load).
+same interface but expose package (and core) zones only, no ``dram``; many client Intel CPUs have no
+``dram`` zone either. The meter reports exactly the components whose zones exist (``notes`` lists them).
+Counters are microjoules and wrap at ``max_energy_range_uj``; one wrap per window is corrected, so keep
+windows shorter than a wrap period (minutes at full load).
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def _zone_dirs(root: Path) -> dict[str, Path]:
 
 
 def find_rapl_domains(root: Path | str | None = None) -> list[RaplDomain]:
-    """The package and DRAM counters under ``root`` (default ``/sys/class/powercap``).
+    """The package counters, and DRAM counters where the machine has them, under ``root`` (default
+    ``/sys/class/powercap``).
 
     Raises EnergyUnavailable saying why when there are none or they cannot be read.
     """
@@ -110,7 +113,7 @@ def counter_delta_uj(start: int, stop: int, max_range_uj: int) -> int:
 
 
 class RaplMeter(EnergyMeter):
-    """CPU package + DRAM energy from RAPL counters, summed over all sockets. Measured, device layer."""
+    """CPU package energy (and DRAM where a ``dram`` zone exists) from RAPL, summed over sockets. Measured."""
 
     method = "rapl"
     measured = True
@@ -130,4 +133,7 @@ class RaplMeter(EnergyMeter):
         return joules
 
     def _notes(self) -> str:
-        return "RAPL counters " + ", ".join(domain.label for domain in self.domains)
+        missing = (
+            "" if any(d.component == "dram" for d in self.domains) else "; no DRAM zone: DRAM not counted"
+        )
+        return "RAPL counters " + ", ".join(domain.label for domain in self.domains) + missing

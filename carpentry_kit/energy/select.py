@@ -58,10 +58,15 @@ def _first_available(factories: list[Callable[[], EnergyMeter]]) -> EnergyMeter:
 
 
 def _auto(device: str) -> EnergyMeter:
-    """The most direct method: NVML (+ RAPL or the estimate for the CPU) on CUDA; else RAPL, codecarbon, estimate."""
+    """The most direct method: NVML (+ RAPL or the estimate for the CPU) on CUDA; else RAPL, else estimate.
+
+    Never codecarbon: where it cannot read counters it falls back to TDP × load and charges the memory
+    power of the whole machine's RAM to the run, an opaque model; the estimate is the transparent one.
+    codecarbon stays available by name (``--energy codecarbon``).
+    """
     if device.startswith("cuda"):
         return CombinedMeter([_nvml(device), _first_available([_rapl, _estimate])])
-    return _first_available([_rapl, _codecarbon, _estimate])
+    return _first_available([_rapl, _estimate])
 
 
 def make_meter(method: str = "auto", device: str = "cpu") -> EnergyMeter:

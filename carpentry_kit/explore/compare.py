@@ -1,10 +1,13 @@
-"""Compare stored results against a baseline: ratio of medians with a bootstrap confidence interval.
+"""Compare stored results against a baseline: ratio of medians with a distribution-free confidence interval.
 
 ``compare(results, baseline)`` reads the tidy results frame (``load_results(dir, samples=True)``), groups
 the runs into *configurations* (one per distinct set of override values) and, per configuration and
-metric, divides the median of the pooled raw samples by the baseline's median. The 95% interval comes
-from resampling the raw samples of both sides (fixed seed, so the table is reproducible); a difference is
-``significant`` when the interval excludes 1, and ``better`` follows the metric's goal (a smaller latency
+metric, divides the median of the pooled raw samples by the baseline's median. The interval combines the
+two sides' order-statistic intervals of the median (``stats.ratio_ci``); its ``ci_level`` is a guaranteed
+lower bound on its coverage — at least 95% when both sides have 7 samples or more, lower (and printed)
+for fewer. A difference is ``significant`` when the interval excludes 1 (then the data show
+a difference; an interval containing 1 shows none, which is not evidence that there is none), and
+``better`` follows the metric's goal (a smaller latency
 is better, a larger throughput is better). The ``verdict`` is ``baseline``, ``better``, ``worse``, ``no
 significant difference``, ``too few samples`` (fewer than 2 samples on a side) or ``not comparable`` (no
 baseline with the same other settings). Significant does not mean large, and with one run per
@@ -33,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.errors import UsageError
-from carpentry_kit.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_ratio_ci
+from carpentry_kit.stats import format_level, ratio_ci
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -214,16 +217,15 @@ def compare(
     by: list[str] | None = None,
     *,
     confidence: float = CONFIDENCE,
-    resamples: int = BOOTSTRAP_RESAMPLES,
-    seed: int = BOOTSTRAP_SEED,
 ) -> pd.DataFrame:
-    """Per configuration and metric, the ratio of medians to the baseline with a bootstrap CI.
+    """Per configuration and metric, the ratio of medians to the baseline with a distribution-free CI.
 
     Configurations are told apart by the ``by`` columns (default: the override columns that vary).
     Returns a tidy frame, one row per configuration × metric, with the ``by`` columns, ``configuration``
     (a label), ``baseline`` (the label of the baseline it is compared with), ``metric, kind, unit, goal,
-    baseline_median, median, ratio, ci_low, ci_high, significant, better, verdict, n_baseline, n,
-    baseline_runs, runs`` (``n``: pooled samples, ``runs``: runs, of each side).
+    baseline_median, median, ratio, ci_low, ci_high, ci_level, significant, better, verdict, n_baseline, n,
+    baseline_runs, runs`` (``n``: pooled samples, ``runs``: runs, of each side; ``ci_level``: a lower bound
+    on the interval's coverage).
     """
     import pandas as pd
 
@@ -245,7 +247,7 @@ def compare(
         _check_like(metric_rows, name)
         for key, group in groups_in_order(metric_rows):
             reference = _matching_baseline(metric_base, group.iloc[0], strata)
-            rows.append(_comparison_row(group, reference, key, by, (confidence, resamples, seed)))
+            rows.append(_comparison_row(group, reference, key, by, confidence))
     return pd.DataFrame(rows)
 
 
@@ -321,11 +323,11 @@ def _matching_baseline(base: pd.DataFrame, row: pd.Series, strata: list[str]) ->
 
 
 def _comparison_row(
-    group: pd.DataFrame, reference: pd.DataFrame, key: str, by: list[str], settings: tuple[float, int, int]
+    group: pd.DataFrame, reference: pd.DataFrame, key: str, by: list[str], confidence: float
 ) -> dict[str, Any]:
     first = group.iloc[0]
     samples, base_samples = pooled_samples(group), pooled_samples(reference)
-    ratio, low, high = _ratio_interval(samples, base_samples, settings)
+    ratio, low, high, level = _ratio_interval(samples, base_samples, confidence)
     base_label = (
         configuration_label(reference[_KEY_COLUMN].iloc[0])
         if base_samples
@@ -333,7 +335,7 @@ def _comparison_row(
     )
     is_baseline = set(group["run_id"]) == set(reference["run_id"])
     if is_baseline:  # compared with itself: ratio 1, no interval to speak of
-        low = high = math.nan
+        low = high = level = math.nan
     significant = bool(not math.isnan(low) and (low > 1 or high < 1))
     better = significant and ((ratio > 1) == (first["goal"] == "maximize"))
     row = {column: first[column] for column in by}
@@ -349,6 +351,7 @@ def _comparison_row(
         ratio=ratio,
         ci_low=low,
         ci_high=high,
+        ci_level=level,
         significant=significant,
         better=better,
         verdict=_verdict(is_baseline, ratio, low, significant, better),
@@ -376,9 +379,12 @@ def _verdict(is_baseline: bool, ratio: float, low: float, significant: bool, bet
 def significance_note(table: pd.DataFrame) -> str:
     """What the verdicts of a ``compare()`` table mean, and what their intervals leave out."""
     note = (
-        f"Ratio: the median divided by the baseline's median, with its {CONFIDENCE:.0%} bootstrap interval. "
-        f"'better' or 'worse' (by the metric's goal) only when the interval excludes 1: the difference "
-        "is significant, which does not mean large; 'too few samples': fewer than 2 on a side."
+        "Ratio: the median divided by the baseline's median, with a distribution-free interval whose "
+        "coverage is at least the level printed beside it (below 95% when a side has fewer than 7 "
+        "samples). 'better' or 'worse' (by the metric's goal) only when the interval excludes 1: the data "
+        "show a difference, which does not mean a large one — and at a 95% level up to 1 in 20 "
+        "comparisons of identical set-ups still excludes 1. 'no significant difference': a difference is not shown, "
+        "which does not prove there is none. 'too few samples': fewer than 2 on a side."
     )
     if len(table) and ((table["runs"] == 1) | (table["baseline_runs"] == 1)).any():
         note += (
@@ -390,22 +396,20 @@ def significance_note(table: pd.DataFrame) -> str:
 
 
 def _ratio_interval(
-    samples: list[float], base_samples: list[float], settings: tuple[float, int, int]
-) -> tuple[float, float, float]:
-    """Ratio of medians and its bootstrap CI; no CI unless both sides have at least two samples."""
-    import numpy as np
-
+    samples: list[float], base_samples: list[float], confidence: float
+) -> tuple[float, float, float, float]:
+    """Ratio of medians, its CI and the CI's level; no CI unless both sides have two samples or more."""
     if not samples or not base_samples or median_or_nan(base_samples) == 0:
-        return math.nan, math.nan, math.nan
-    if len(samples) < 2 or len(base_samples) < 2:
-        return median_or_nan(samples) / median_or_nan(base_samples), math.nan, math.nan
-    confidence, resamples, seed = settings
-    return bootstrap_ratio_ci(samples, base_samples, np.median, confidence, resamples, seed)
+        return math.nan, math.nan, math.nan, math.nan
+    ratio = median_or_nan(samples) / median_or_nan(base_samples)
+    if len(samples) < 2 or len(base_samples) < 2 or min(samples + base_samples) < 0:
+        return ratio, math.nan, math.nan, math.nan
+    return ratio_ci(samples, base_samples, confidence)
 
 
 def format_comparison(table: pd.DataFrame) -> str:
     """A plain-text table of a ``compare()`` result, for the terminal."""
-    header = ("configuration", "metric", "median", "baseline", "ratio", f"{CONFIDENCE:.0%} CI", "verdict")
+    header = ("configuration", "metric", "median", "baseline", "ratio", "CI (coverage)", "verdict")
     lines = [header]
     for _, row in table.iterrows():
         lines.append(
@@ -415,7 +419,7 @@ def format_comparison(table: pd.DataFrame) -> str:
                 format_quantity(row["median"], row["unit"]),
                 format_quantity(row["baseline_median"], row["unit"]),
                 format_number(row["ratio"]),
-                f"[{format_number(row['ci_low'])}, {format_number(row['ci_high'])}]",
+                ratio_interval_text(row),
                 str(row["verdict"]),
             )
         )
@@ -426,6 +430,15 @@ def format_comparison(table: pd.DataFrame) -> str:
     ]
     rendered.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(rendered) + "\n\n" + textwrap.fill(significance_note(table), width=100)
+
+
+def ratio_interval_text(row: Mapping[str, Any]) -> str:
+    """``[1.12, 1.31] ≥ 95.7 %``: a comparison row's interval with its level; ``n/a`` when it has none."""
+    level = row.get("ci_level")
+    if _missing(row.get("ci_low")) or _missing(level):
+        return "n/a"
+    interval = f"[{format_number(row['ci_low'])}, {format_number(row['ci_high'])}]"
+    return f"{interval} {format_level(float(level), at_least=True)}"
 
 
 def median_or_nan(values: list[float]) -> float:

@@ -90,8 +90,10 @@ def plot_metric_vs_param(
     ax = _axes(ax)
     numeric = _all_numeric(rows[param])
     categories = sorted({str(v) for v in rows[param]}) if not numeric else []
+    levels: list[float] = []
     for index, (key, line) in enumerate(groups_in_order(rows)):
         points = _points_by_value(line, param)
+        levels += [summary[3] for _, summary in points]
         xs = [value if numeric else categories.index(str(value)) for value, _ in points]
         medians = [summary[0] for _, summary in points]
         errors = [
@@ -113,7 +115,9 @@ def plot_metric_vs_param(
     ax.set_xlabel(param)
     ax.set_ylabel(_metric_label(rows))
     _si_ticks(ax.yaxis, rows["unit"].iloc[0])
-    ax.set_title(f"{_benchmarks(rows)}: median {metric} vs {param.split('.')[-1]} (bars: 95% CI)")
+    ax.set_title(
+        f"{_benchmarks(rows)}: median {metric} vs {param.split('.')[-1]} (bars: {_levels_text(levels)})"
+    )
     if hue:
         ax.legend(title=", ".join(h.split(".")[-1] for h in hue), fontsize="small")
     _estimate_note(ax, rows, _is_estimate(rows))
@@ -389,13 +393,25 @@ def _medians_table(frame: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows).dropna(subset=metrics).reset_index(drop=True)
 
 
-def _points_by_value(rows: pd.DataFrame, param: str) -> list[tuple[Any, tuple[float, float, float]]]:
+def _levels_text(levels: list[float]) -> str:
+    """What the error bars are: ``96.8 % CI`` or, when the levels differ, ``75.0-96.8 % CI``."""
+    from carpentry_kit.stats import format_level
+
+    shown = [level for level in levels if level > 0]
+    if not shown:
+        return "no CI: one sample per point"
+    low, high = format_level(min(shown)), format_level(max(shown))
+    return f"{high} CI" if low == high else f"{low.removesuffix(' %')}-{high} CI"
+
+
+def _points_by_value(rows: pd.DataFrame, param: str) -> list[tuple[Any, tuple[float, float, float, float]]]:
     from carpentry_kit.stats import summarize
 
     points = []
     for _, group in rows.groupby(rows[param].astype(str), sort=False):
         summary = summarize(pooled_samples(group))
-        points.append((group[param].iloc[0], (summary.median, summary.ci_low, summary.ci_high)))
+        point = (summary.median, summary.ci_low, summary.ci_high, summary.ci_level)
+        points.append((group[param].iloc[0], point))
     return sorted(points, key=lambda point: _sort_key(point[0]))
 
 

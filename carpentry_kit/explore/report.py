@@ -4,8 +4,8 @@
 re-run) and writes:
 
 * **HTML** — one file with no external resources (inline CSS, plots embedded as base64 PNG): the runs at a
-  glance, the system description, the spec(s), a results table, comparisons against a baseline with 95%
-  confidence intervals, plots, and a methods note saying how every energy figure was obtained (method,
+  glance, the system description, the spec(s), a results table, comparisons against a baseline with
+  confidence intervals (each labelled with the level it has), plots, and a methods note saying how every energy figure was obtained (method,
   measured or estimated, notes).
 * **Markdown** — the MLCommons Science results layout, one table per benchmark and configuration:
   ``| Measurement name | Reference model value | Submitted model value |``; the reference comes from the
@@ -18,7 +18,6 @@ import base64
 import html
 import io
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,15 +31,16 @@ from carpentry_kit.explore.compare import (
     configuration_key,
     configuration_label,
     count_noun,
-    format_number,
     format_quantity,
     override_columns,
+    ratio_interval_text,
     short_value,
     significance_note,
     varying_keys,
     varying_overrides,
     with_configurations,
 )
+from carpentry_kit.stats import ci_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -149,9 +149,11 @@ def _methods_note(records: list[dict[str, Any]]) -> str:
         "<h2>Methods</h2><div class='note'><p>Every energy figure below was obtained as listed here. "
         "Estimated energy is shaded in tables, hatched or hollow in plots.</p>"
         f"{table}<p>Figures are medians of the timed repeats (warm-up excluded). Confidence intervals "
-        f"({CONFIDENCE:.0%}) of a median use order statistics (a seeded bootstrap below 6 samples); "
-        "comparisons divide medians and take a seeded bootstrap interval of the ratio, resampling the raw "
-        "samples of both sides. A difference is called significant only when that interval excludes 1; "
+        "of a median are distribution-free intervals between two order statistics, printed with the "
+        f"coverage they have: at least {CONFIDENCE:.0%} from 6 samples on, less below (75% at n = 3, "
+        "87.5% at n = 4), none for one sample. Comparisons divide medians; the ratio's interval combines "
+        "the two sides' intervals and its printed level is a lower bound on its coverage. A difference "
+        "is called significant only when that interval excludes 1; "
         "the interval reflects the repeats inside the runs compared, not run-to-run variation, unless "
         "a configuration was run several times. The system description of every run is at the end."
         "</p></div>"
@@ -217,8 +219,9 @@ def _results_table(records: list[dict[str, Any]]) -> str:
     headers += [f"{name} ({_unit(records, name)})" for name in metrics] + ["energy", "reasons / error"]
     swept = _swept(records)
     rows = [_result_row(record, metrics, _overrides_label(record, swept)) for record in records]
-    return f"<h3>Results</h3><p>Median [{CONFIDENCE:.0%} CI] of each metric, per run.</p>" + _table(
-        headers, rows, escape=False
+    return (
+        "<h3>Results</h3><p>Median [CI of the median, with its level] of each metric, per run.</p>"
+        + _table(headers, rows, escape=False)
     )
 
 
@@ -256,10 +259,20 @@ def _metric_text(metric: dict[str, Any] | None) -> str:
     stats, unit = metric.get("stats") or {}, _si_unit(metric.get("unit", ""))
     text = format_quantity(metric.get("value"), unit)
     if stats.get("n", 0) > 1:
-        text += (
-            f" [{format_quantity(stats.get('ci_low'), unit)}, {format_quantity(stats.get('ci_high'), unit)}]"
-        )
-    return text + (" unstable" if stats.get("unstable") else "")
+        low, high = format_quantity(stats.get("ci_low"), unit), format_quantity(stats.get("ci_high"), unit)
+        text += f" [{low}, {high}] ({ci_label(stats.get('ci_level'), stats['n'])})"
+    return text + (" unstable" if stats.get("unstable") else "") + _mlperf_text(metric, unit)
+
+
+def _mlperf_text(metric: dict[str, Any], unit: str) -> str:
+    """For a time to target: MLPerf's score beside the median, and a label when the clock is not MLPerf's."""
+    if "clock" not in metric:
+        return ""
+    score = metric.get("mlperf_score")
+    text = f"; MLPerf score (olympic mean) {format_quantity(score, unit)}" if score is not None else ""
+    if "not MLPerf-conformant" in metric["clock"]:
+        text += "; not MLPerf-conformant: evaluation excluded from the clock"
+    return text
 
 
 def _comparison_section(rows: pd.DataFrame, records: list[dict[str, Any]]) -> str:
@@ -289,7 +302,9 @@ def _comparison_section(rows: pd.DataFrame, records: list[dict[str, Any]]) -> st
         f"<h3>Comparison</h3><p>Each configuration against the baseline <b>{_e(label)}</b> (the first run). "
         f"{_e(significance_note(table))}</p>"
         + _table(
-            ["configuration", "metric", "median", "ratio to baseline", "CI", "verdict"], body, escape=False
+            ["configuration", "metric", "median", "ratio to baseline", "CI (coverage)", "verdict"],
+            body,
+            escape=False,
         )
     )
 
@@ -410,7 +425,7 @@ def _submitted(entries: list[dict[str, Any]], records: list[dict[str, Any]]) -> 
     if len(entries) == 1 and (entries[0].get("stats") or {}).get("n", 0) > 1:
         stats = entries[0]["stats"]
         low, high = format_quantity(stats["ci_low"], unit), format_quantity(stats["ci_high"], unit)
-        text += f" [{CONFIDENCE:.0%} CI {low}, {high}]"
+        text += f" [{ci_label(stats.get('ci_level'), stats['n'])}: {low}, {high}]"
     elif len(values) > 1:
         text += f" (median of {len(values)} runs)"
     if entries[0].get("kind") == "energy":
@@ -457,9 +472,8 @@ def _si_unit(unit: str) -> str:
 
 
 def _num_ci(row: Any) -> str:
-    if math.isnan(row["ci_low"]):
-        return "—"
-    return _e(f"[{format_number(row['ci_low'])}, {format_number(row['ci_high'])}]")
+    text = ratio_interval_text(row)
+    return "—" if text == "n/a" else _e(text)
 
 
 def _e(text: Any) -> str:

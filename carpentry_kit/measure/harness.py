@@ -1,21 +1,29 @@
 """Timing loops: the measured part of a run, one loop per scenario.
 
-Only the work is timed (``time.perf_counter``, ``workload.sync()`` at both edges of every window): setup,
-warm-up and evaluation stay outside the clock and outside the energy meter's windows.
+Only the work is timed (``time.perf_counter``, ``workload.sync()`` at both edges of every window): setup
+and warm-up stay outside the clock and outside the energy meter's windows.
 
 * **offline** — each repeat is one ``workload.step()``; throughput is samples per second.
 * **single-stream, multi-stream, server** (and offline for an inference workload) — run by MLPerf's LoadGen
   (``carpentry_kit.measure.loadgen``), not here.
-* **time-to-quality** — each repeat is ``reset(seed)`` and then training epochs (``step()``) until the
-  quality target is met (>= for a maximized metric, <= for a minimized one) or the time budget or the epoch
-  cap runs out. ``evaluate()`` runs untimed between epochs: the clock and the meter pause for it.
+* **time-to-quality** — each repeat is ``reset(seed)`` (untimed, like MLPerf's initialisation) and then
+  training epochs (``step()``), each followed by ``evaluate()``, until the quality target is met (>= for a
+  maximized metric, <= for a minimized one) or the time budget or the epoch cap runs out. As MLPerf
+  Training's rules require, the clock and the meter run through the evaluations: a repeat's time is the
+  time at which the evaluation that first met the target ended. ``protocol.clock_includes_eval: false``
+  pauses both during evaluation instead — a measure of training alone, *not* MLPerf-conformant.
 
 Stopping: at least ``protocol.repeats`` repeats and ``protocol.min_duration_s`` of timed work. With
-``protocol.adaptive.enabled`` repeats continue until the 95% CI of the median repeat time is narrower than
-``rel_ci_width`` times the median (checked every repeat up to 20, then every 5% more repeats, so the check
-stays cheap) or ``max_repeats`` is reached. The time budget counts wall-clock time from the first warm-up step
+``protocol.adaptive.enabled`` repeats continue until the CI of the median repeat time, at a level of at
+least 95% (so never before 6 repeats), is narrower than ``rel_ci_width`` times the median (checked every
+repeat up to 20, then every 5% more repeats, so the check stays cheap) or ``max_repeats`` is reached. The time budget counts wall-clock time from the first warm-up step
 (evaluations included); it is checked between steps (between repeats for single-stream), and a run stopped by
 it says so in ``Measurement.stop_reason``.
+
+Events: ``on_event(kind, key, value, metadata)`` is called the moment something happens (``kind`` is
+``start``, ``end`` or ``point``; keys are MLPerf's: ``epoch_start``/``epoch_stop``, ``eval_start``/
+``eval_stop``, ``block_start``/``block_stop`` around each offline or single-stream repeat, ``seed``, and
+``quality`` with the dict ``evaluate()`` returned), so an MLLOG written from it carries true times.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from carpentry_kit.stats import summarize
+from carpentry_kit.stats import format_level, summarize
 
 if TYPE_CHECKING:
     from carpentry_kit.spec.model import Metric, Protocol
@@ -87,6 +95,18 @@ class Measurement:
         return sum(self.repeat_s)
 
 
+@dataclass
+class _Progress:
+    """A time-to-quality repeat so far."""
+
+    epochs: int = 0
+    samples: int = 0
+    trained_s: float = 0.0  # timed training only (used when evaluation is off the clock)
+    windows: list[Any] = field(default_factory=list)
+    quality: dict[str, float] = field(default_factory=dict)
+    reached: bool = False
+
+
 class _Stop(Exception):
     """Raised inside a loop when the time budget runs out between steps."""
 
@@ -104,6 +124,7 @@ class Harness:
         meter: Any = None,
         on_repeat: Callable[[Measurement], None] | None = None,
         max_epochs: int | None = None,
+        on_event: Callable[[str, str, Any, dict[str, Any]], None] | None = None,
     ):
         if protocol.scenario == "time-to-quality" and target is None:
             raise ValueError("time-to-quality needs a quality target")
@@ -113,6 +134,7 @@ class Harness:
         self.target = target
         self.meter = meter
         self.on_repeat = on_repeat
+        self.on_event = on_event
         self.max_epochs = max_epochs or DEFAULT_MAX_EPOCHS
         self.measurement = Measurement(protocol.scenario)
         self._started = 0.0
@@ -134,7 +156,8 @@ class Harness:
         finally:
             self.measurement.wall_s = time.perf_counter() - self._started
         if self.protocol.scenario != "time-to-quality":  # quality of what was measured, untimed
-            self.measurement.quality.append(self._evaluate())
+            samples = sum(self.measurement.samples)
+            self.measurement.quality.append(self._logged_evaluate(samples_count=samples))
         return self.measurement
 
     # ---------------------------------------------------------------- the three loops
@@ -143,12 +166,14 @@ class Harness:
         step, sync = self.workload.step, self.workload.sync
         self._warm_up(step)
         while True:
+            self._block("start")
             self._begin_window(sync)
             started = time.perf_counter()
             count = step()
             sync()
             elapsed = time.perf_counter() - started
             self._end_repeat(elapsed, count, [self._end_window()])
+            self._block("end")
             if self._stopping():
                 break
 
@@ -165,38 +190,53 @@ class Harness:
 
     def _train_to_target(self, seed: int) -> None:
         """One time-to-quality repeat: fresh model, epochs until the target, the cap or the budget."""
-        workload = self.workload
+        workload, repeat = self.workload, self.measurement.repeats
         workload.reset(seed)
-        trained_s, samples, windows, quality, reached = 0.0, 0, [], {}, False
+        self._emit("point", "seed", seed, repeat=repeat)
+        whole = self.protocol.clock_includes_eval  # MLPerf: one window from the first epoch to the target
+        progress = _Progress()
+        if whole:
+            self._begin_window(workload.sync)
+        started = time.perf_counter()
         try:
-            for _ in range(self.max_epochs):
+            for epoch in range(1, self.max_epochs + 1):
                 self._check_budget()
-                self._begin_window(workload.sync)
-                started = time.perf_counter()
-                samples += workload.step()
-                workload.sync()
-                trained_s += time.perf_counter() - started
-                windows.append(self._end_window())
-                quality = self._evaluate()
-                if self.target.reached(quality):
-                    reached = True
+                self._epoch(epoch, repeat, progress, whole)
+                if progress.reached:
                     break
         except _Stop:  # a repeat cut short by the budget is still recorded, as not reached
-            if windows:
-                self._end_ttq_repeat(seed, trained_s, samples, windows, quality, reached)
+            if progress.epochs:
+                self._finish_ttq(seed, started, progress, whole)
             raise
         # Any other exception (Ctrl-C, a workload error) drops this unfinished repeat: the finished ones stay.
-        self._end_ttq_repeat(seed, trained_s, samples, windows, quality, reached)
+        self._finish_ttq(seed, started, progress, whole)
 
-    def _end_ttq_repeat(
-        self, seed: int, trained_s: float, samples: int, windows: list[Any], quality: dict, reached: bool
-    ) -> None:
+    def _epoch(self, epoch: int, repeat: int, progress: _Progress, whole: bool) -> None:
+        """One training epoch and its evaluation; unless ``whole``, only the epoch is timed and metered."""
+        workload = self.workload
+        if not whole:
+            self._begin_window(workload.sync)
+        self._emit("start", "epoch_start", None, epoch_num=epoch, repeat=repeat)
+        started = time.perf_counter()
+        progress.samples += workload.step()
+        workload.sync()
+        progress.trained_s += time.perf_counter() - started
+        self._emit("end", "epoch_stop", None, epoch_num=epoch, repeat=repeat)
+        if not whole:
+            progress.windows.append(self._end_window())
+        progress.epochs = epoch
+        progress.quality = self._logged_evaluate(epoch_num=epoch, repeat=repeat)
+        progress.reached = self.target.reached(progress.quality)
+
+    def _finish_ttq(self, seed: int, started: float, progress: _Progress, whole: bool) -> None:
+        elapsed = time.perf_counter() - started if whole else progress.trained_s
+        windows = [self._end_window()] if whole else progress.windows
         measurement = self.measurement
         measurement.seeds.append(seed)
-        measurement.epochs.append(len(windows))
-        measurement.reached.append(reached)
-        measurement.quality.append(quality)
-        self._end_repeat(trained_s, samples, windows)
+        measurement.epochs.append(progress.epochs)
+        measurement.reached.append(progress.reached)
+        measurement.quality.append(progress.quality)
+        self._end_repeat(elapsed, progress.samples, windows)
 
     # ---------------------------------------------------------------- shared pieces
 
@@ -212,6 +252,23 @@ class Harness:
 
     def _evaluate(self) -> dict[str, float]:
         return {name: float(value) for name, value in self.workload.evaluate().items()}
+
+    def _logged_evaluate(self, **metadata: Any) -> dict[str, float]:
+        self._emit("start", "eval_start", None, **metadata)
+        quality = self._evaluate()
+        self._emit("end", "eval_stop", None, **metadata)
+        self._emit("point", "quality", quality, **metadata)
+        return quality
+
+    def _block(self, kind: str) -> None:
+        """MLPerf's block_start/block_stop around an offline or single-stream repeat (samples so far)."""
+        measurement = self.measurement
+        key = "block_start" if kind == "start" else "block_stop"
+        self._emit(kind, key, None, samples_count=sum(measurement.samples), repeat=measurement.repeats)
+
+    def _emit(self, kind: str, key: str, value: Any, **metadata: Any) -> None:
+        if self.on_event is not None:
+            self.on_event(kind, key, value, metadata)
 
     def _begin_window(self, sync: Callable[[], None]) -> None:
         """Sync the device first, so work queued before the window is neither timed nor metered."""
@@ -264,10 +321,12 @@ class Harness:
             return True
         if count < 20 or count - self._last_check >= count // 20:
             self._last_check = count
-            width = summarize(self._series()).rel_ci_width
-            if width <= adaptive.rel_ci_width:
+            summary = summarize(self._series())
+            width = summary.rel_ci_width
+            if summary.ci_level >= 0.95 and width <= adaptive.rel_ci_width:
                 measurement.stop_reason = (
-                    f"adaptive: 95% CI of the median is {width:.1%} wide after {count} repeats"
+                    f"adaptive: the {format_level(summary.ci_level)} CI of the median is {width:.1%} wide "
+                    f"after {count} repeats"
                 )
                 return True
         return False

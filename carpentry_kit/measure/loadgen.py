@@ -249,8 +249,10 @@ class LoadGenEngine:
     ``Measurement`` (``loadgen`` holds each test's LoadGen results)."""
 
     def __init__(self, workload: Any, protocol: Protocol, *, log_dir: Path, meter: Any = None,
-                 on_repeat: Callable[[Measurement], None] | None = None) -> None:  # fmt: skip
+                 on_repeat: Callable[[Measurement], None] | None = None,
+                 on_event: Callable[[str, str, Any, dict[str, Any]], None] | None = None) -> None:  # fmt: skip
         self.workload, self.protocol, self.meter, self.on_repeat = workload, protocol, meter, on_repeat
+        self.on_event = on_event
         self.log_dir = Path(log_dir)
         self.tokens = bool(getattr(workload, "token_metrics", False))
         self.measurement = Measurement(protocol.scenario)
@@ -264,8 +266,17 @@ class LoadGenEngine:
             self.measurement.stop_reason = f"{self.measurement.repeats} LoadGen test(s) done"
         finally:
             self.measurement.wall_s = time.perf_counter() - started
-        self.measurement.quality.append({k: float(v) for k, v in self.workload.evaluate().items()})
+        done = {"samples_count": sum(self.measurement.samples)}
+        self._emit("start", "eval_start", None, done)
+        quality = {name: float(value) for name, value in self.workload.evaluate().items()}
+        self._emit("end", "eval_stop", None, done)
+        self._emit("point", "quality", quality, done)
+        self.measurement.quality.append(quality)
         return self.measurement
+
+    def _emit(self, kind: str, key: str, value: Any, metadata: dict[str, Any]) -> None:
+        if self.on_event is not None:
+            self.on_event(kind, key, value, metadata)
 
     def _one_test(self, repeat: int) -> None:
         import mlperf_loadgen as lg
@@ -286,6 +297,7 @@ class LoadGenEngine:
         handle = lg.ConstructSUT(sut.issue, lambda: None)
         qsl = lg.ConstructQSL(count, min(count, 1024), lambda _s: None, lambda _s: None)
         try:
+            self._block("block_start", repeat)
             self._begin_window()
             began = time.perf_counter()
             lg.StartTestWithLogSettings(
@@ -293,6 +305,7 @@ class LoadGenEngine:
             )
             elapsed = time.perf_counter() - began
             window = self.meter.end() if self.meter is not None else None
+            self._block("block_stop", repeat, samples=sut.samples)
         finally:
             sut.stop()
             worker.join()
@@ -301,6 +314,17 @@ class LoadGenEngine:
         if sut.error is not None:
             raise sut.error
         self._record(repeat, sut, elapsed, window, scratch, out)
+
+    def _block(self, key: str, repeat: int, samples: int = 0) -> None:
+        """MLPerf's block_start/block_stop around each LoadGen test, as the harness logs its repeats."""
+        if self.on_event is not None:
+            done = sum(self.measurement.samples) + samples
+            self.on_event(
+                "start" if key == "block_start" else "end",
+                key,
+                None,
+                {"samples_count": done, "repeat": repeat},
+            )
 
     def _begin_window(self) -> None:
         self.workload.sync()

@@ -42,7 +42,37 @@ def build_metrics(spec: Spec, measurement: Measurement, work: dict[str, float]) 
             "stats": stats.to_dict() if stats else None,
             "samples": list(samples),
         }
+    if measurement.scenario == "time-to-quality" and "time_to_target_s" in metrics:
+        metrics["time_to_target_s"].update(
+            mlperf_training_score(measurement, spec.protocol.clock_includes_eval)
+        )
     return metrics
+
+
+MLPERF_CLOCK = "training and evaluation, from the first epoch to the evaluation that met the target (MLPerf)"
+NON_CONFORMANT_CLOCK = "training epochs only, evaluation excluded: not MLPerf-conformant"
+
+
+def mlperf_training_score(measurement: Measurement, clock_includes_eval: bool = True) -> dict[str, Any]:
+    """MLPerf Training's score beside the median: the mean of the times to target without the fastest and
+    the slowest repeat, with what the clock covered.
+
+    Given only when there are 3 or more repeats and every one reached the target (a repeat that did not has
+    no time to target); ``mlperf_score_note`` says why it is missing otherwise.
+    """
+    from carpentry_kit.stats import olympic_mean
+
+    times = [s for s, ok in zip(measurement.repeat_s, measurement.reached, strict=True) if ok]
+    missed = len(measurement.reached) - len(times)
+    score, note = None, "mean of the times to target without the fastest and slowest repeat"
+    if missed:
+        note = f"no MLPerf score: {missed} of {len(measurement.reached)} repeats did not reach the target"
+    elif len(times) < 3:
+        note = f"no MLPerf score: it needs at least 3 repeats that reach the target, got {len(times)}"
+    else:
+        score = olympic_mean(times)
+    clock = MLPERF_CLOCK if clock_includes_eval else NON_CONFORMANT_CLOCK
+    return {"mlperf_score": score, "mlperf_score_note": note, "clock": clock}
 
 
 def _metric_series(measurement: Measurement, work: dict[str, float]) -> dict[str, tuple[list[float], Any]]:
@@ -158,7 +188,10 @@ def _energy_series(m: Measurement) -> dict[str, tuple[list[float], Any]]:
 
 
 def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
-    """The record's ``energy``: all timed windows added up, with the method and whether it is measured."""
+    """The record's ``energy``: all timed windows added up, with the method and whether it is measured.
+
+    ``static_j`` is the idle part of ``total_j`` and ``above_idle_j`` the rest, where the method models the
+    split (the estimate); both None where it does not (a counter reads the sum)."""
     from carpentry_kit.energy import EnergyError, carbon_estimate
 
     windows = measurement.energy_windows
@@ -170,6 +203,8 @@ def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
         for part, joules in reading.components_j.items():
             components[part] = components.get(part, 0.0) + joules
     total = sum(reading.total_j for reading in windows)
+    statics = [reading.static_j for reading in windows]
+    static = None if any(part is None for part in statics) else sum(statics)  # type: ignore[arg-type]
     duration = sum(reading.duration_s for reading in windows)
     samples = sum(measurement.samples)
     try:
@@ -182,6 +217,8 @@ def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
         "layer": first.layer,
         "components_j": components,
         "total_j": total,
+        "static_j": static,  # the idle part of total_j, where the method models it (None: unknown)
+        "above_idle_j": None if static is None else total - static,
         "duration_s": duration,
         "avg_power_w": total / duration if duration > 0 else None,
         "per_sample_j": total / samples if samples else None,

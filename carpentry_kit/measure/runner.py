@@ -143,7 +143,7 @@ class _Run:
         with self.memory, _torch_threads(self.spec.infrastructure.threads):
             workload = self._build_workload()
             meter = _make_meter(self.energy, self.record.device)
-            self.log = RunLog(self.store, self.record)
+            self.log = RunLog(self.store, self.record, organisation=self.spec.benchmark.contact.name)
             self.store.begin(self.record)
             try:
                 self._measure(workload, meter)
@@ -174,6 +174,7 @@ class _Run:
         self.log.start("init_start")
         workload.setup()
         self.log.end("init_stop")
+        self.log.sizes(workload.sample_counts())
         self.work = dict(workload.work_per_sample())
         raise_problems(self.spec, unproducible_after_setup(self.spec, self.workload_class, self.work))
         self.harness = self._engine(workload, meter)
@@ -189,8 +190,9 @@ class _Run:
             self.record.loadgen = {
                 "harness_floor": harness_floor(log_dir.parent / f".floor-{self.record.run_id}")
             }
-            return LoadGenEngine(workload, protocol, log_dir=log_dir, meter=meter)
+            return LoadGenEngine(workload, protocol, log_dir=log_dir, meter=meter, on_event=self.log.on_event)
         target = self.spec.quality_target()
+        self.log.quality_metric = target.name if target else None
         return Harness(
             workload,
             protocol,
@@ -198,6 +200,7 @@ class _Run:
             target=QualityTarget.from_metric(target) if target else None,
             meter=meter,
             max_epochs=workload.max_steps(),
+            on_event=self.log.on_event,
         )
 
     def _finish(self, status: str, error: str | None) -> RunResult:

@@ -37,6 +37,7 @@ FRAME_COLUMNS = [
     "iqr",
     "ci_low",
     "ci_high",
+    "ci_level",  # the coverage of [ci_low, ci_high] (stats.median_interval); missing in older records
     "n",
     "unstable",
 ]
@@ -75,7 +76,12 @@ def _record_rows(
         stats = metric.get("stats") or {}
         row = dict(shared, metric=name, value=metric.get("value"))
         row.update({key: metric.get(key) for key in ("kind", "unit", "goal")})
-        row.update({key: stats.get(key) for key in ("median", "mean", "stdev", "iqr", "ci_low", "ci_high")})
+        row.update(
+            {
+                key: stats.get(key)
+                for key in ("median", "mean", "stdev", "iqr", "ci_low", "ci_high", "ci_level")
+            }
+        )
         row["n"] = stats.get("n", 0)
         row["unstable"] = stats.get("unstable", False)
         if samples:

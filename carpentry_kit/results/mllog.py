@@ -119,20 +119,28 @@ class MLLogger:
         self.close()
 
 
-class RunLog:
-    """MLPerf-style events of one run in ``<dir>/mllog/<run_id>.log``, written as the run goes.
+LATENCY_PERCENTILES = (50.0, 90.0, 95.0, 97.0, 99.0, 99.9)  # the ones LoadGen's detail log reports
 
-    A logging problem never loses a run: the record is already stored, so it becomes a warning.
+
+class RunLog:
+    """MLPerf-style events of one run in ``<dir>/mllog/<run_id>.log``, written as things happen.
+
+    The header holds the ``submission_*`` keys and ``cache_clear`` (false: caches are not cleared); the
+    harness's events (``on_event``) arrive with the moment they happened — epochs, evaluations, blocks of
+    offline or single-stream repeats, seeds, ``eval_accuracy`` with its ``epoch_num`` (or ``samples_count``).
+    At the end come LoadGen-style result keys for offline and single-stream runs, the power reading and
+    ``run_stop``. A logging problem never loses a run: the record is already stored, so it becomes a warning.
     """
 
-    def __init__(self, store: ResultStore, record: RunRecord):
-        from carpentry_kit.results.mllog import MLLogger
-
+    def __init__(self, store: ResultStore, record: RunRecord, organisation: str = "unknown"):
         self.logger = MLLogger(store.mllog_path(record.run_id), namespace=record.benchmark)
-        self.safely(self.logger.event, "submission_benchmark", record.benchmark)
+        self.quality_metric: str | None = None  # the metric logged as eval_accuracy (the quality target)
+        self.safely(self.logger.event, "submission_org", organisation or "unknown")
+        self.safely(self.logger.event, "submission_platform", record.system.get("system_name", "unknown"))
         self.safely(self.logger.event, "submission_division", "open")
         self.safely(self.logger.event, "submission_status", "research")
-        self.safely(self.logger.event, "submission_platform", record.system.get("system_name", "unknown"))
+        self.safely(self.logger.event, "submission_benchmark", record.benchmark)
+        self.safely(self.logger.event, "cache_clear", False, note="carpentry-kit does not clear caches")
 
     def start(self, key: str) -> None:
         self.safely(self.logger.start, key)
@@ -140,13 +148,27 @@ class RunLog:
     def end(self, key: str) -> None:
         self.safely(self.logger.end, key)
 
+    def sizes(self, counts: dict[str, int]) -> None:
+        """``train_samples`` and ``eval_samples`` (the workload's data set sizes), where it has them."""
+        for key in ("train_samples", "eval_samples"):
+            if key in counts:
+                self.safely(self.logger.event, key, int(counts[key]))
+
+    def on_event(self, kind: str, key: str, value: Any, metadata: dict[str, Any]) -> None:
+        """A harness event, logged now: ``start``/``end`` of an interval or a ``point``."""
+        if key == "quality":
+            for name, figure in value.items():
+                accuracy = name == self.quality_metric or (self.quality_metric is None and "accuracy" in name)
+                self.safely(
+                    self.logger.event, "eval_accuracy" if accuracy else name, figure, metric=name, **metadata
+                )
+            return
+        call = {"start": self.logger.start, "end": self.logger.end}.get(kind, self.logger.event)
+        self.safely(call, key, value, **metadata)
+
     def finish(self, record: RunRecord, measurement: Measurement | None) -> None:
-        for index, (seed, quality) in enumerate(_repeat_quality(measurement)):
-            if seed is not None:
-                self.safely(self.logger.event, "seed", seed, repeat=index)
-            for name, value in quality.items():
-                key = "eval_accuracy" if name.endswith("accuracy") else name
-                self.safely(self.logger.event, key, value, repeat=index, metric=name)
+        for key, value in result_events(measurement, record.validity):
+            self.safely(self.logger.event, key, value)
         if record.energy:
             energy = record.energy
             self.safely(
@@ -166,11 +188,40 @@ class RunLog:
             warnings.warn(f"MLLOG: {error}", stacklevel=2)
 
 
-def _repeat_quality(measurement: Measurement | None) -> list[tuple[int | None, dict[str, float]]]:
-    if measurement is None:
+def result_events(measurement: Measurement | None, validity: str) -> list[tuple[str, Any]]:
+    """LoadGen's result keys for an inference measurement (none for time-to-quality): LoadGen's own for a
+    scenario LoadGen ran, else computed the same way from the harness's offline repeats.
+
+    Offline: ``result_samples_per_second`` (samples over timed seconds). Single-stream: the same, and
+    ``result_{min,max,mean}_latency_ns`` and ``result_{50.00,...,99.90}_percentile_latency_ns`` over every
+    query; then ``result_validity``.
+    """
+    if measurement is None or measurement.scenario == "time-to-quality" or not measurement.repeat_s:
         return []
-    seeds: list[int | None] = list(measurement.seeds) or [None] * len(measurement.quality)
-    return list(zip(seeds, measurement.quality, strict=False))
+    if measurement.loadgen:  # LoadGen's own figures, from its detail log (the last test)
+        results = measurement.loadgen[-1]["results"]
+        numbers = [
+            (k, v) for k, v in results.items() if k.startswith("result_") and isinstance(v, (int, float))
+        ]
+        return [*numbers, ("result_validity", validity)]
+    events: list[tuple[str, Any]] = []
+    if measurement.timed_s > 0:
+        events.append(("result_samples_per_second", sum(measurement.samples) / measurement.timed_s))
+    latencies = measurement.query_latency_s
+    if measurement.scenario == "single-stream" and latencies:
+        import numpy as np
+
+        nanoseconds = np.asarray(latencies) * 1e9
+        events += [
+            ("result_min_latency_ns", int(nanoseconds.min())),
+            ("result_max_latency_ns", int(nanoseconds.max())),
+            ("result_mean_latency_ns", int(nanoseconds.mean())),
+        ]
+        events += [
+            (f"result_{percent:.2f}_percentile_latency_ns", int(np.percentile(nanoseconds, percent)))
+            for percent in LATENCY_PERCENTILES
+        ]
+    return [*events, ("result_validity", validity)]
 
 
 def _caller_frame() -> Any:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from carpentry_kit.stats import format_level
+
 if TYPE_CHECKING:
     pass
 
 
-SUMMARY_HEADER = ("metric", "value", "median", "IQR", "unit", "n", "95% CI of median", "note")
+SUMMARY_HEADER = ("metric", "value", "median", "IQR", "unit", "n", "CI of median (level)", "note")
 
 
 def summary_rows(record: dict[str, Any]) -> list[tuple[str, ...]]:
@@ -22,7 +24,7 @@ def summary_rows(record: dict[str, Any]) -> list[tuple[str, ...]]:
             notes.append("ESTIMATED")
         if stats.get("unstable"):
             notes.append("unstable")
-        ci = f"[{_number(stats.get('ci_low'))}, {_number(stats.get('ci_high'))}]" if stats else "-"
+        ci = _ci_text(stats) if stats else "-"
         rows.append(
             (
                 name,
@@ -36,6 +38,15 @@ def summary_rows(record: dict[str, Any]) -> list[tuple[str, ...]]:
             )
         )
     return rows
+
+
+def _ci_text(stats: dict[str, Any]) -> str:
+    """``[1.2, 1.5] 87.5 %``: the interval with the coverage it has (never a bare "95%")."""
+    n, level = stats.get("n", 0), stats.get("ci_level")
+    if n < 2:
+        return "- (n = 1)"
+    label = format_level(level) if level is not None else "level not recorded"
+    return f"[{_number(stats.get('ci_low'))}, {_number(stats.get('ci_high'))}] {label}"
 
 
 def energy_lines(record: dict[str, Any]) -> list[str]:

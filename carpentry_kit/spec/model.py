@@ -274,7 +274,13 @@ class Constraints(_Section):
 class Adaptive(_Section):
     enabled: bool = False
     rel_ci_width: float = Field(
-        0.05, gt=0, lt=1, description="Stop when the 95% CI of the median is this narrow."
+        0.05,
+        gt=0,
+        lt=1,
+        description=(
+            "Stop when the CI of the median (at least 95% coverage, so from 6 repeats on) is this narrow, "
+            "relative to the median."
+        ),
     )
     max_repeats: int = Field(50, ge=1)
 
@@ -293,9 +299,17 @@ class LoadGen(_Section):
         0.99, gt=0, lt=1, description="server: the percentile that must meet it."
     )
     samples_per_query: int = Field(8, ge=1, description="multi-stream: samples in each query.")
-    expected_latency_s: float = Field(0.001, gt=0, description="single/multi-stream: LoadGen's latency hint.")
+    expected_latency_s: float = Field(
+        1e-5,
+        gt=0,
+        description="single/multi-stream: a lower bound of a query's latency; LoadGen plans min_duration_s of"
+        " queries at it, so a value above the real latency ends the test before min_duration_s (INVALID).",
+    )
     expected_qps: float = Field(
-        100.0, gt=0, description="offline: LoadGen's throughput hint (sizes the query)."
+        100.0,
+        gt=0,
+        description="offline: samples per second to plan for (the one query holds expected_qps x"
+        " min_duration_s samples); below the real rate the test ends before min_duration_s (INVALID).",
     )
     ttft_latency_s: float = Field(
         1.0, gt=0, description="server, token workloads: bound on time to first token."
@@ -317,6 +331,13 @@ class Protocol(_Section):
     queries: int = Field(100, ge=1, description="Samples in the query set of a workload that does not say.")
     loadgen: LoadGen = Field(default_factory=LoadGen)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    clock_includes_eval: bool = Field(
+        True,
+        description=(
+            "time-to-quality: the clock runs through evaluation, as MLPerf Training's rules require. "
+            "false times training epochs only — not MLPerf-conformant, and labelled so in the record."
+        ),
+    )
 
 
 class ReferenceResult(_Section):

@@ -115,6 +115,10 @@ class Workload(abc.ABC):
         """time-to-quality gives up after this many steps (e.g. ``max_epochs``); None: no limit."""
         return None
 
+    def sample_counts(self) -> dict[str, int]:
+        """Data set sizes for the MLLOG (``train_samples``, ``eval_samples``); empty when it has none."""
+        return {}
+
     def sync(self) -> None:
         """Wait for queued device work, so a timer stops after the work (CUDA is asynchronous)."""
         if self.device.startswith("cuda"):

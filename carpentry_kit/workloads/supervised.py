@@ -85,6 +85,9 @@ class SupervisedNet(Workload):
     def max_steps(self) -> int | None:
         return self.params.get("max_epochs")
 
+    def sample_counts(self) -> dict[str, int]:
+        return {"train_samples": len(self.train_data[0]), "eval_samples": len(self.test_data[0])}
+
     def work_per_sample(self) -> dict[str, float]:
         from carpentry_kit.workloads import _nn
 

@@ -30,7 +30,10 @@ def test_valid_run_exits_0_with_a_summary_table(capsys, tmp_path):
     )
     assert code == 0
     assert "metric" in out and "IQR" in out and "GFLOP/s" in out
-    assert "— ESTIMATED, method estimate" in out and "  how: estimate, not a measurement: CPU rated" in out
+    assert (
+        "— ESTIMATED, method estimate" in out
+        and "  how: estimate, not a measurement: static = CPU idle" in out
+    )
     assert "carbon: " in out and "CO2e — ESTIMATED (estimated energy x United States" in out
     assert "peak memory: " in out and "Result is: VALID" in out
     assert (tmp_path / "runs.jsonl").read_text().count("\n") == 1

@@ -59,7 +59,9 @@ def test_markdown_uses_the_mlcommons_layout_with_references(results_dir, tmp_pat
     text = (tmp_path / "results.md").read_text(encoding="utf-8")
     assert text.count("| Measurement name | Reference model value | Submitted model value |") == 2
     assert "## matmul (size=64)" in text and "## matmul (size=128)" in text
-    assert "| latency_s (s) | 500 ms (reference laptop) | 1 s [95% CI" in text  # SI prefixes
+    assert (
+        "| latency_s (s) | 500 ms (reference laptop) | 1 s [93.7 % CI, n = 5:" in text
+    )  # SI prefixes; the level n = 5 has
     assert "| energy_per_sample_j (J) | unknown | 500 mJ" in text
     assert "estimated (energy method: estimate)" in text
     assert "1000000" not in text  # failed runs have no results to publish
@@ -115,7 +117,7 @@ def test_comparison_section_names_the_baseline_and_what_significant_means(result
     assert "baseline <b>size=64</b>" in section
     assert "<span class='baseline'>baseline</span>" in section
     assert "<span class='worse'>worse</span>" in section  # size 128: twice the latency
-    assert "does not mean large" in section and "not run-to-run variation" in section
+    assert "does not mean a large one" in section and "not run-to-run variation" in section
 
 
 def test_long_override_values_are_summarised_and_given_in_full_below(tmp_path):

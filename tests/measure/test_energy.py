@@ -19,7 +19,7 @@ from carpentry_kit.energy import (
     make_meter,
     rapl,
 )
-from carpentry_kit.energy.estimate import TDP_ENV_VAR, EstimateMeter, known_cpu_tdp_w
+from carpentry_kit.energy.estimate import IDLE_ENV_VAR, TDP_ENV_VAR, EstimateMeter, known_cpu_tdp_w
 from carpentry_kit.energy.nvml import NvmlMeter, PowerIntegrator, nvml_indices
 from carpentry_kit.errors import UsageError
 
@@ -82,8 +82,11 @@ def test_estimate_meter_for_real() -> None:
     assert meter.rated_source in reading.notes
 
 
-def test_estimate_follows_rated_power_and_cpu_time(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_estimate_is_idle_power_for_the_window_plus_the_share_above_idle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv(TDP_ENV_VAR, "100")
+    monkeypatch.setenv(IDLE_ENV_VAR, "20")
     meter = EstimateMeter()
     assert meter.rated_source.startswith("100 W from CARPENTRY_CPU_TDP_W")
     cpu_before = time.process_time()
@@ -91,8 +94,33 @@ def test_estimate_follows_rated_power_and_cpu_time(monkeypatch: pytest.MonkeyPat
     busy(0.2)
     reading = meter.end()
     cpu_seconds = time.process_time() - cpu_before
-    expected = 100 * cpu_seconds / (os.cpu_count() or 1)
-    assert reading.components_j["cpu"] == pytest.approx(expected, rel=0.1)
+    assert reading.components_j["cpu"] == pytest.approx(80 * cpu_seconds / (os.cpu_count() or 1), rel=0.1)
+    assert reading.components_j["cpu_static"] == pytest.approx(20 * reading.duration_s)
+    assert reading.static_j == pytest.approx(
+        reading.components_j["cpu_static"] + reading.components_j["dram"]
+    )
+    assert reading.dynamic_j == pytest.approx(reading.components_j["cpu"])
+    assert "static = CPU idle 20 W from CARPENTRY_CPU_IDLE_W" in reading.notes
+
+
+def test_an_idle_window_costs_the_idle_power_not_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TDP_ENV_VAR, "100")
+    monkeypatch.delenv(IDLE_ENV_VAR, raising=False)
+    meter = EstimateMeter()
+    meter.begin()
+    time.sleep(0.2)  # no CPU work: the dynamic CPU part is near 0, the static part is not
+    reading = meter.end()
+    assert reading.components_j["cpu_static"] == pytest.approx(30 * reading.duration_s)  # declared 30%
+    assert reading.dynamic_j < 0.1 * reading.static_j
+    assert "assumed (30% of rated; not measured here" in reading.notes
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "150"])
+def test_bad_idle_power_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv(TDP_ENV_VAR, "100")
+    monkeypatch.setenv(IDLE_ENV_VAR, value)
+    with pytest.raises(EnergyError, match=f"{IDLE_ENV_VAR}='{value}' is not a number of watts between 0"):
+        EstimateMeter()
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-5"])
@@ -145,7 +173,7 @@ def test_auto_picks_rapl_when_readable(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_auto_on_this_machine_follows_the_documented_order() -> None:
-    usable = [m for m in ("rapl", "codecarbon", "estimate") if METHODS_HERE[m] is None]
+    usable = [m for m in ("rapl", "estimate") if METHODS_HERE[m] is None]  # never codecarbon's models
     meter = make_meter("auto", device="cpu")
     assert meter.method == usable[0]
     meter.close()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from carpentry_kit.stats import bootstrap_ci, bootstrap_ratio_ci, median_ci, summarize
+from carpentry_kit.stats import bootstrap_ci, ci_label, median_ci, median_interval, ratio_ci, summarize
 
 
 def test_normal_sample_matches_known_quantiles():
@@ -49,11 +49,13 @@ def test_median_ci_uses_order_statistics_when_possible():
     assert median_ci(values) == (2.0, 8.0)
 
 
-def test_small_n_falls_back_to_reproducible_bootstrap():
+def test_small_n_gives_min_max_with_the_level_it_really_has():
     values = [1.0, 1.2, 0.9, 1.1]
-    first = median_ci(values)
-    assert first == median_ci(values)
-    assert 0.9 <= first[0] <= first[1] <= 1.2
+    assert median_interval(values) == (0.9, 1.2, 0.875)  # 1 - 2 * 0.5**4: no pair reaches 95%
+    assert ci_label(0.875, 4) == "87.5 % CI, n = 4"
+    assert summarize(values).ci_level == 0.875
+    assert summarize(np.arange(9.0)).ci_level == pytest.approx(1 - 2 * 10 / 512)  # ranks 2 and 8
+    assert ci_label(summarize([3.0]).ci_level, 1) == "no CI, n = 1"
 
 
 def test_single_sample_and_stability_rule():
@@ -74,7 +76,8 @@ def test_to_dict_has_record_fields_and_optional_samples():
     summary = summarize([1.0, 2.0, 3.0])
     stats = summary.to_dict()
     expected = {"n", "median", "mean", "stdev", "iqr", "mad", "min", "max", "p50", "p90", "p99"}
-    assert expected | {"ci_low", "ci_high", "unstable"} == set(stats)
+    assert expected | {"ci_low", "ci_high", "ci_level", "unstable"} == set(stats)
+    assert stats["ci_level"] == 0.75
     assert summary.to_dict(samples=True)["samples"] == [1.0, 2.0, 3.0]
 
 
@@ -84,16 +87,23 @@ def test_bad_samples_are_refused_with_a_message(bad):
         summarize(bad)
 
 
-def test_bootstrap_ratio_ci_detects_a_real_difference_and_not_a_fake_one():
+def test_ratio_ci_detects_a_real_difference_and_not_a_fake_one():
     rng = np.random.default_rng(3)
     slow = rng.normal(2.0, 0.1, size=30)
     fast = rng.normal(1.0, 0.05, size=30)
-    ratio, low, high = bootstrap_ratio_ci(slow, fast)
+    ratio, low, high, level = ratio_ci(slow, fast)
     assert ratio == pytest.approx(np.median(slow) / np.median(fast))
     assert 1.0 < low <= ratio <= high
+    assert 0.95 <= level < 1.0  # a lower bound on the coverage, at least the confidence asked for
     same_a, same_b = rng.normal(1.0, 0.1, size=30), rng.normal(1.0, 0.1, size=30)
-    _, low, high = bootstrap_ratio_ci(same_a, same_b)
+    _, low, high, _ = ratio_ci(same_a, same_b)
     assert low < 1.0 < high
+
+
+def test_ratio_ci_of_tiny_samples_states_its_low_level():
+    _, low, high, level = ratio_ci([2.0, 2.2], [1.0, 1.1])
+    assert (low, high) == (pytest.approx(2.0 / 1.1), pytest.approx(2.2))
+    assert level == 0.25  # [min, max] covers each median half the time at n = 2
 
 
 def test_bootstrap_ci_of_mean_contains_the_mean():
