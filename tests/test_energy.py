@@ -95,10 +95,12 @@ def test_estimate_follows_rated_power_and_cpu_time(monkeypatch: pytest.MonkeyPat
     assert reading.components_j["cpu"] == pytest.approx(expected, rel=0.1)
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-5"])
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "nan", "inf", "-inf"])
 def test_bad_rated_power_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv(TDP_ENV_VAR, value)
-    with pytest.raises(EnergyError, match=f"{TDP_ENV_VAR}='{value}' is not a positive number of watts"):
+    with pytest.raises(
+        EnergyError, match=f"{TDP_ENV_VAR}='{value}' is not a positive, finite number of watts"
+    ):
         EstimateMeter()
 
 

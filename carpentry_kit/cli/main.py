@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 # name -> (module, one-line help). Order is the order `carpentry --help` shows.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -72,6 +73,7 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     if argv is not None:
         sys.argv = ["carpentry", *argv]
+    warnings.formatwarning = _one_line_warning
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:])
     if args.command is None:
@@ -85,6 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into a reader that stopped early, e.g. `carpentry rate X | head`
         _silence_stdout()
         return 0
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
+    """A warning as ``warning: MESSAGE`` on one line (no source path, no code line): it is for the user."""
+    return f"warning: {message}\n"
 
 
 def _silence_stdout() -> None:

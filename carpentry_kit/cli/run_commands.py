@@ -58,9 +58,10 @@ def _run(args: argparse.Namespace) -> int:
     except (SpecError, UsageError) as error:
         print(error, file=sys.stderr)
         return 2
-    except RunInterrupted as interrupt:  # Ctrl-C: show what was measured before it, as recorded
+    except RunInterrupted as interrupt:  # Ctrl-C or SIGTERM: show what was measured before it, as recorded
         _print_result(interrupt.result, args)
-        print("interrupted (Ctrl-C): the partial run is recorded with status 'interrupted'", file=sys.stderr)
+        reason = interrupt.result.record["error"]
+        print(f"{reason}: the partial run is recorded with status 'interrupted'", file=sys.stderr)
         return 130
     _print_result(result, args)
     return 0 if result.valid else 1

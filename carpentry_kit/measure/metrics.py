@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.measure.harness import Measurement
 from carpentry_kit.ontology import producible_metrics
 
 if TYPE_CHECKING:
-
     from carpentry_kit.spec.model import Spec
-
-
 
 
 def metric_problems(
@@ -37,6 +35,8 @@ def build_metrics(spec: Spec, measurement: Measurement, work: dict[str, float]) 
     metrics = {}
     for metric in spec.metrics:
         samples, headline = series.get(metric.name, ([], None))
+        samples = [sample for sample in samples if math.isfinite(sample)]  # see non_finite_error
+        headline = headline if headline is None or math.isfinite(headline) else None
         stats = summarize(samples) if samples else None
         value = headline if headline is not None else (stats.median if stats else None)
         metrics[metric.name] = {
@@ -49,6 +49,26 @@ def build_metrics(spec: Spec, measurement: Measurement, work: dict[str, float]) 
             "samples": list(samples),
         }
     return metrics
+
+
+def non_finite_error(spec: Spec, measurement: Measurement, work: dict[str, float]) -> str | None:
+    """Why the run failed when it produced NaN or infinity for a spec metric (e.g. a diverged training),
+    or None. ``build_metrics`` keeps only the finite samples; this says what was left out."""
+    series = _metric_series(measurement, work)
+    bad = []
+    for metric in spec.metrics:
+        samples, headline = series.get(metric.name, ([], None))
+        values = [*samples, *([] if headline is None else [headline])]
+        shown = sorted({repr(float(v)) for v in values if not math.isfinite(v)})
+        if shown:
+            count = sum(not math.isfinite(v) for v in samples)
+            bad.append(f"{metric.name} was {'/'.join(shown)} in {count} of {len(samples)} samples")
+    if not bad:
+        return None
+    return (
+        "the run produced non-finite numbers: " + "; ".join(bad) + " — a diverged training"
+        " (learning rate too high?) or a broken measurement; only the finite samples are kept"
+    )
 
 
 def _metric_series(measurement: Measurement, work: dict[str, float]) -> dict[str, tuple[list[float], Any]]:
@@ -140,5 +160,3 @@ def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
         "carbon_method": carbon_method,
         "notes": first.notes,
     }
-
-

@@ -7,10 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-
     from carpentry_kit.spec.model import Spec
-
-
 
 
 def check_infrastructure(spec: Spec, spec_path: str | None, device: str | None = None) -> str:
@@ -83,6 +80,26 @@ def _resolve_device(spec: Spec, device: str | None) -> tuple[str, list[tuple[tup
     return ("cuda" if has_cuda else "cpu"), []
 
 
+def check_memory(spec: Spec, spec_path: str | None, workload: Any) -> None:
+    """A ``SpecError`` when the workload's own estimate (``memory_bytes()``) cannot fit the spec's
+    ``constraints.peak_memory_mb`` or this machine's available memory: refused before ``setup`` runs."""
+    import psutil
+
+    need = workload.memory_bytes()
+    if need is None:
+        return
+    problems, limit = [], spec.constraints.peak_memory_mb
+    what = f"task.params need about {need / 2**20:,.0f} MiB ({workload.name}'s estimate)"
+    if limit is not None and need / 2**20 > limit:
+        hint = "lower the size in task.params, or raise the limit"
+        problems.append((("constraints", "peak_memory_mb"), f"{what}, over the limit of {limit:g} MiB", hint))
+    available = psutil.virtual_memory().available
+    if need > available:
+        message = f"{what}, this machine has {available / 2**20:,.0f} MiB available"
+        problems.append((("task", "params"), message, "lower the size, or run on a bigger machine"))
+    raise_problems(spec, spec_path, problems)
+
+
 def load_datasets(spec: Spec, spec_path: str | None) -> dict[str, Any]:
     """Every spec dataset, loaded, verified and split; a ``SpecError`` at the dataset's line otherwise."""
     from carpentry_kit.data.datasets import DatasetError, load_dataset
@@ -95,6 +112,7 @@ def load_datasets(spec: Spec, spec_path: str | None) -> dict[str, Any]:
         except DatasetError as error:
             raise_problems(spec, spec_path, [(("datasets", index, error.key), error.message, error.hint)])
     return loaded
+
 
 def raise_problems(spec: Spec, spec_path: str | None, problems: list[tuple[tuple, str, str]]) -> None:
     """Raise a ``SpecError`` with each ``(loc, message, hint)`` placed where the spec set it."""

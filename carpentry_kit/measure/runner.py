@@ -7,7 +7,7 @@ result is judged VALID or INVALID with reasons ("Result is: VALID"), written to 
 provenance and an MLLOG file, and returned as a ``RunResult``.
 
 A run that raises inside the workload is recorded with status ``failed`` and its error (and returned, INVALID);
-Ctrl-C is recorded as ``interrupted`` and re-raised as ``RunInterrupted`` (a ``KeyboardInterrupt`` carrying
+Ctrl-C (or SIGTERM) is recorded as ``interrupted`` and re-raised as ``RunInterrupted`` (a ``KeyboardInterrupt`` carrying
 the partial ``RunResult``). A process killed outright is recorded as ``interrupted`` by the store's next
 reader or writer (``ResultStore.begin``).
 """
@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.measure.harness import Harness, Measurement, QualityTarget
 from carpentry_kit.measure.memory import PeakMemory
-from carpentry_kit.measure.metrics import build_metrics, energy_summary, metric_problems
-from carpentry_kit.measure.preflight import check_infrastructure, load_datasets, raise_problems
+from carpentry_kit.measure.metrics import build_metrics, energy_summary, metric_problems, non_finite_error
+from carpentry_kit.measure.preflight import check_infrastructure, check_memory, load_datasets, raise_problems
+from carpentry_kit.measure.signals import interrupt_reason, terminate_as_interrupt
 from carpentry_kit.measure.validity import judge
 from carpentry_kit.results.frame import records_frame
 from carpentry_kit.results.mllog import RunLog
@@ -61,6 +62,7 @@ def run(
     _check_carbon_country()
     record = _new_record(spec, spec_path, overrides, device)
     store = ResultStore(out if out is not None else spec.results.dir)
+    store.prepare()  # a read-only --out, or a file in its place: refused before anything runs
     return _Run(spec, spec_path, record, store, workload_class, energy, progress).execute()
 
 
@@ -172,17 +174,16 @@ class _Run:
     def execute(self) -> RunResult:
         from carpentry_kit.errors import SpecError
 
-        with self.memory, _torch_threads(self.spec.infrastructure.threads):
+        with self.memory, _torch_threads(self.spec.infrastructure.threads), terminate_as_interrupt():
             workload = self._build_workload()
+            check_memory(self.spec, self.spec_path, workload)
             meter = _make_meter(self.energy, self.record.device)
             self.log = RunLog(self.store, self.record)
             self.store.begin(self.record)
             try:
                 self._measure(workload, meter)
-            except KeyboardInterrupt:
-                raise RunInterrupted(
-                    self._finish("interrupted", "interrupted by the user (Ctrl-C)")
-                ) from None
+            except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (measure/signals.py)
+                raise RunInterrupted(self._finish("interrupted", interrupt_reason(interrupt))) from None
             except SpecError:  # a metric the workload cannot produce, found after setup: bad input
                 raise
             except Exception as error:  # the workload's own failure: recorded, reported, not raised
@@ -222,6 +223,9 @@ class _Run:
 
     def _finish(self, status: str, error: str | None) -> RunResult:
         record, measurement = self.record, self.harness.measurement if self.harness else None
+        diverged = non_finite_error(self.spec, measurement, self.work) if measurement else None
+        if diverged and status == "completed":  # NaN or infinity in a metric: not a result
+            status, error = "failed", diverged
         record.status, record.error, record.finished_at = status, error, utc_now()
         record.peak_memory_mb = self.memory.peak_mb()
         if measurement is not None:

@@ -81,5 +81,3 @@ def _record_rows(
         if samples:
             row["samples"] = list(metric.get("samples", []))
         yield row
-
-

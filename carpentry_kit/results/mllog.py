@@ -31,8 +31,6 @@ INTERVAL_END = "INTERVAL_END"
 POINT_IN_TIME = "POINT_IN_TIME"
 
 
-
-
 def _start_key(key: str) -> str:
     """The start key MLPerf pairs with an end key: ``run_stop`` -> ``run_start``."""
     return key[: -len("_stop")] + "_start" if key.endswith("_stop") else key
@@ -110,15 +108,17 @@ class MLLogger:
     def close(self) -> None:
         """Flush and close the file. Safe to call twice."""
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            file, self._file = self._file, None
+            if file is not None:
+                file.close()  # an error flushing it (a full disk) is raised once; the file is closed anyway
 
     def __enter__(self) -> MLLogger:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
 class RunLog:
     """MLPerf-style events of one run in ``<dir>/mllog/<run_id>.log``, written as the run goes.
 
@@ -155,14 +155,14 @@ class RunLog:
         status = "success" if record.validity == "VALID" else "aborted"
         if self.logger.is_open("run_start"):  # a run that failed in setup never started measuring
             self.safely(self.logger.end, "run_stop", status=status, validity=record.validity)
-        self.logger.close()
+        self.safely(self.logger.close)
 
     def safely(self, call: Any, *args: Any, **metadata: Any) -> None:
         import warnings
 
         try:
             call(*args, **metadata)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OSError) as error:  # OSError: a full disk, a read-only directory
             warnings.warn(f"MLLOG: {error}", stacklevel=2)
 
 
@@ -171,5 +171,3 @@ def _repeat_quality(measurement: Measurement | None) -> list[tuple[int | None, d
         return []
     seeds: list[int | None] = list(measurement.seeds) or [None] * len(measurement.quality)
     return list(zip(seeds, measurement.quality, strict=False))
-
-

@@ -25,6 +25,7 @@ KILLED_REASON = "the process running it ended before the run finished (killed, o
 # version -> function turning a record of that version into one of the next version
 _UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
+
 def utc_now() -> str:
     """The current time as ISO 8601 UTC, the timestamp format of records."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
@@ -68,12 +69,49 @@ class RunRecord:
         """A record from its dict, upgraded to the current version; raises ``ValueError`` if unreadable."""
         upgraded = upgrade_record(data)
         try:
-            return cls(**upgraded)
+            record = cls(**upgraded)
         except TypeError as error:
             raise ValueError(f"not a run record: {error}") from None
+        check_types(record)
+        return record
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(RunRecord))
+_NUMBER = (int, float)
+# field -> the types its value may have (None: the field may be null)
+_FIELD_TYPES: dict[str, tuple[type | None, ...]] = {
+    **dict.fromkeys(("benchmark", "spec_hash", "scenario", "device", "status", "validity"), (str,)),
+    **dict.fromkeys(("run_id", "started_at"), (str,)),
+    **dict.fromkeys(("spec_path", "error", "finished_at"), (str, None)),
+    **dict.fromkeys(("spec", "overrides", "metrics", "system", "software"), (dict,)),
+    "energy": (dict, None),
+    "reasons": (list,),
+    "peak_memory_mb": (*_NUMBER, None),
+}
+
+
+def check_types(record: RunRecord) -> None:
+    """Raise ``ValueError`` naming the first field whose value has the wrong type for a record."""
+    for name, allowed in _FIELD_TYPES.items():
+        _check_type(name, getattr(record, name), allowed)
+    for name, metric in record.metrics.items():
+        where = f"metrics.{name}"
+        _check_type(where, metric, (dict,))
+        _check_type(f"{where}.value", metric.get("value"), (*_NUMBER, None))
+        _check_type(f"{where}.stats", metric.get("stats"), (dict, None))
+        samples = metric.get("samples", [])
+        _check_type(f"{where}.samples", samples, (list,))
+        if any(isinstance(s, bool) or not isinstance(s, _NUMBER) for s in samples):
+            raise ValueError(f"{where}.samples holds a value that is not a number")
+
+
+def _check_type(where: str, value: Any, allowed: tuple[type | None, ...]) -> None:
+    if value is None and None in allowed:
+        return
+    types = tuple(kind for kind in allowed if kind is not None)
+    if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+        names = " or ".join("null" if kind is None else kind.__name__ for kind in allowed)
+        raise ValueError(f"{where} is {type(value).__name__}, expected {names}")
 
 
 def upgrade_record(data: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +130,7 @@ def upgrade_record(data: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"record_version {record['record_version']} is not a known version")
         record = step(record)
     return record
+
 
 def json_default(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars

@@ -43,9 +43,10 @@ class FieldError(ValueError):
 
 
 class _Section(BaseModel):
-    """Base of every section: unknown keys are errors, values are checked on assignment."""
+    """Base of every section: unknown keys are errors, numbers are finite (no ``.nan``/``.inf``), values
+    are checked on assignment."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class Contact(_Section):
@@ -271,6 +272,7 @@ class Spec(_Section):
 
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)
+
 
 def canonical_spec(spec: Spec) -> dict[str, Any]:
     """The spec with every default filled in and keys sorted: plain JSON-able data."""
