@@ -10,7 +10,9 @@ points and writes every record into one results store. The grid uses the same do
   ``completed`` record in the store is skipped, so re-running an interrupted sweep only runs what is left.
   (The energy method and device are not part of the spec: change ``--out`` to measure again with another.)
 * **Failures are recorded.** A point that fails at run time is stored with status ``failed`` and its error,
-  and the sweep goes on. A grid value the spec rejects (a bad path, a value out of range) is reported for
+  and the sweep goes on. A point in flight is noted in the store (``ResultStore.begin``), so if the sweep
+  itself is killed (``kill -9``, a scheduler's limit) the next reader of the store records it as
+  ``interrupted``; SIGTERM and Ctrl-C record it with the samples so far. A grid value the spec rejects (a bad path, a value out of range) is reported for
   every point before anything runs.
 * **Dask.** With ``dask=`` a scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``, each
   point is one task on a worker; the records come back to the client, which is the store's only writer.
@@ -189,6 +191,7 @@ def sweep(
     from carpentry_kit.results.store import ResultStore
 
     store = ResultStore(out if out is not None else base.results.dir)
+    store.prepare()  # an unwritable --out is refused before any point runs
     result = SweepResult(out=store.dir, points=[p.grid_values for p in points])
     finished = _completed_by_hash(store)
     todo = [p for p in points if p.spec_hash not in finished]
@@ -197,17 +200,21 @@ def sweep(
             result.skipped.append(finished[point.spec_hash])
             say(f"[{point.index}/{len(points)}] {_label(point)}: skipped (already completed)")
     job = _Job(base=base, spec_path=spec_path, energy=energy, device=device)
-    outcomes = _run_points(todo, job, dask, dask_local, say)
+    notes = _InFlight(store, job)
+    outcomes = _run_points(todo, job, dask, dask_local, say, notes.begin)
     by_hash = dict(finished)
     try:
         for point, record, mllog in outcomes:
-            _store(store, record, mllog)
+            _store(store, record, mllog, replaces=notes.pop(point))
             (result.done if record["status"] == "completed" else result.failed).append(record)
             by_hash[point.spec_hash] = record
             say(f"[{point.index}/{len(points)}] {_label(point)}: {_outcome_text(record)}")
     except KeyboardInterrupt as interrupt:  # keep the interrupted run's record; a re-run resumes
         for record in getattr(interrupt, "records", []):
-            _store(store, dict(record, spec_path=spec_path), None)
+            _store(
+                store, dict(record, spec_path=spec_path), None, replaces=notes.pop_hash(record["spec_hash"])
+            )
+        notes.discard_all()  # points not reached were not run: nothing to record for them
         say(f"interrupted — {count_noun(len(result.done), 'point')} done; run the same sweep again to resume")
         raise
     result.records = [by_hash[p.spec_hash] for p in points if p.spec_hash in by_hash]
@@ -265,9 +272,12 @@ def _outcome_text(record: dict[str, Any]) -> str:
     return f"completed, {record['validity']}{reasons}"
 
 
-def _store(store: ResultStore, record: dict[str, Any], mllog: str | None) -> None:
-    """Append the record (the sweep is the store's only writer) and its MLLOG file beside it."""
-    store.append(record)
+def _store(
+    store: ResultStore, record: dict[str, Any], mllog: str | None, replaces: str | None = None
+) -> None:
+    """Append the record (the sweep is the store's only writer) and its MLLOG file beside it; ``replaces``
+    is the run id of the point's in-flight note, dropped with the append."""
+    store.append(record, replaces=replaces)
     if mllog is not None:
         log_path = store.dir / "mllog" / f"{record['run_id']}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -287,15 +297,54 @@ class _Job:
     device: str | None
 
 
+class _InFlight:
+    """The store's notes of points in flight (``ResultStore.begin``), so a killed sweep leaves a trace."""
+
+    def __init__(self, store: ResultStore, job: _Job) -> None:
+        self.store, self.job = store, job
+        self.notes: dict[str, str] = {}  # spec_hash -> run id of the note
+
+    def begin(self, point: _Point) -> None:
+        from carpentry_kit.results.record import RunRecord
+
+        note = RunRecord.from_dict(_point_record(self.job, point.overrides))
+        self.store.begin(note)
+        self.notes[point.spec_hash] = note.run_id
+
+    def pop(self, point: _Point) -> str | None:
+        return self.pop_hash(point.spec_hash)
+
+    def pop_hash(self, spec_hash: str) -> str | None:
+        return self.notes.pop(spec_hash, None)
+
+    def discard_all(self) -> None:
+        for run_id in self.notes.values():
+            self.store.discard_note(run_id)
+        self.notes.clear()
+
+
 def _run_points(
-    points: list[_Point], job: _Job, dask: Any, dask_local: int | None, say: Callable[[str], None]
+    points: list[_Point],
+    job: _Job,
+    dask: Any,
+    dask_local: int | None,
+    say: Callable[[str], None],
+    begin: Callable[[_Point], None],
 ) -> Iterator[tuple[_Point, dict[str, Any], str | None]]:
     if not points:
         return iter(())
     if dask is None and not dask_local:
         say(SEQUENTIAL_NOTE.format(points=count_noun(len(points), "point")))
-        return ((point, *run_point(job, point.overrides)) for point in points)
-    return _run_on_dask(points, job, dask, dask_local, say)
+        return _run_sequentially(points, job, begin)
+    return _run_on_dask(points, job, dask, dask_local, say, begin)
+
+
+def _run_sequentially(
+    points: list[_Point], job: _Job, begin: Callable[[_Point], None]
+) -> Iterator[tuple[_Point, dict[str, Any], str | None]]:
+    for point in points:
+        begin(point)
+        yield (point, *run_point(job, point.overrides))
 
 
 def run_point(job: _Job, overrides: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -324,13 +373,27 @@ def run_point(job: _Job, overrides: dict[str, Any]) -> tuple[dict[str, Any], str
 
 
 def _failed_record(job: _Job, overrides: dict[str, Any], error: BaseException) -> dict[str, Any]:
-    from carpentry_kit.results.record import RunRecord, utc_now
+    from carpentry_kit.results.record import utc_now
+
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return _point_record(
+        job,
+        overrides,
+        status="failed",
+        error=f"{type(error).__name__}: {message}",
+        reasons=["the run failed before it could be measured"],
+        finished_at=utc_now(),
+    )
+
+
+def _point_record(job: _Job, overrides: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A record of one point made by the sweep itself (not by a run): its spec, hash and provenance."""
+    from carpentry_kit.results.record import RunRecord
     from carpentry_kit.spec.load import apply_overrides
     from carpentry_kit.spec.model import canonical_spec, spec_hash
     from carpentry_kit.system import describe_system, software_versions
 
     spec = apply_overrides(job.base, overrides)
-    message = str(error).splitlines()[0] if str(error) else type(error).__name__
     return RunRecord(
         benchmark=spec.benchmark.name,
         spec_hash=spec_hash(spec),
@@ -339,18 +402,20 @@ def _failed_record(job: _Job, overrides: dict[str, Any], error: BaseException) -
         overrides=dict(overrides),
         scenario=spec.protocol.scenario,
         device=job.device or "not started",
-        status="failed",
-        error=f"{type(error).__name__}: {message}",
         validity="INVALID",
-        reasons=["the run failed before it could be measured"],
-        finished_at=utc_now(),
         system=describe_system(),
         software=software_versions(),
+        **fields,
     ).to_dict()
 
 
 def _run_on_dask(
-    points: list[_Point], job: _Job, dask: Any, dask_local: int | None, say: Callable[[str], None]
+    points: list[_Point],
+    job: _Job,
+    dask: Any,
+    dask_local: int | None,
+    say: Callable[[str], None],
+    begin: Callable[[_Point], None],
 ) -> Iterator[tuple[_Point, dict[str, Any], str | None]]:
     """Submit one task per point; yield each outcome as it arrives (the caller writes it)."""
     from distributed import Client, LocalCluster, as_completed
@@ -373,6 +438,8 @@ def _run_on_dask(
         if cluster is None:
             for note in concurrency_notes(client.scheduler_info().get("workers", {})):
                 say(note)
+        for point in points:
+            begin(point)
         futures = {
             client.submit(run_point, job, p.overrides, pure=False, key=f"point-{p.index}"): p for p in points
         }

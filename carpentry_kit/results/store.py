@@ -53,13 +53,20 @@ class ResultStore:
     def __repr__(self) -> str:
         return f"ResultStore({str(self.dir)!r})"
 
-    def append(self, record: RunRecord | dict[str, Any]) -> None:
-        """Append one record atomically (one write, locked, fsynced) and drop its in-progress note."""
+    def append(self, record: RunRecord | dict[str, Any], replaces: str | None = None) -> None:
+        """Append one record atomically (one write, locked, fsynced) and drop its in-progress note, and the
+        note of run ``replaces`` (a sweep's note of the point this record is the result of)."""
         record = record if isinstance(record, RunRecord) else RunRecord.from_dict(record)
         self.prepare()
         with self._locked() as fd:
             self._recover_killed(fd)
             self._write_record(fd, record)
+            if replaces is not None:
+                self.discard_note(replaces)
+
+    def discard_note(self, run_id: str) -> None:
+        """Forget the in-progress note of ``run_id`` without recording anything (it never ran)."""
+        (self.dir / RUNNING_DIR / f"{run_id}.json").unlink(missing_ok=True)
 
     def prepare(self) -> None:
         """Create the directory and check that records can be written there (a ``StoreError`` if not)."""
@@ -122,7 +129,7 @@ class ResultStore:
                 f"{self.path}: run {record.run_id[:12]} was not stored ({error.strerror or error}) — "
                 "free some space or choose another --out; the records already there are intact"
             ) from None
-        (self.dir / RUNNING_DIR / f"{record.run_id}.json").unlink(missing_ok=True)
+        self.discard_note(record.run_id)
 
     @contextmanager
     def _writing(self, what: str, cleanup: Path | None = None) -> Iterator[None]:
