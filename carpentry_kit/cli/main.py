@@ -73,7 +73,8 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     if argv is not None:
         sys.argv = ["carpentry", *argv]
-    warnings.formatwarning = _one_line_warning
+    else:  # the command itself (not a call from Python): warnings are for the user, one line each
+        warnings.formatwarning = _one_line_warning
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:])
     if args.command is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,15 +68,23 @@ class RunRecord:
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
         """A record from its dict, upgraded to the current version; raises ``ValueError`` if unreadable."""
         upgraded = upgrade_record(data)
-        try:
-            record = cls(**upgraded)
-        except TypeError as error:
-            raise ValueError(f"not a run record: {error}") from None
+        missing = [f.name for f in fields(cls) if f.name not in upgraded and _required(f)]
+        unknown = sorted(set(upgraded) - set(_FIELD_NAMES))
+        if missing or unknown:
+            what = f"missing {', '.join(missing)}" if missing else f"unknown field {', '.join(unknown)}"
+            raise ValueError(f"not a run record: {what}")
+        record = cls(**upgraded)
         check_types(record)
         return record
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(RunRecord))
+
+
+def _required(item: Any) -> bool:
+    return item.default is MISSING and item.default_factory is MISSING
+
+
 _NUMBER = (int, float)
 # field -> the types its value may have (None: the field may be null)
 _FIELD_TYPES: dict[str, tuple[type | None, ...]] = {

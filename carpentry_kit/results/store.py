@@ -26,6 +26,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,7 +77,12 @@ class ResultStore:
             )
         with self._writing("cannot write results"):
             self.dir.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644))
+            if self.path.exists():
+                os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND))
+            else:  # a probe, so that a run refused later leaves no empty store behind
+                handle, probe = tempfile.mkstemp(dir=self.dir, prefix=".probe-")
+                os.close(handle)
+                os.unlink(probe)
 
     def begin(self, record: RunRecord) -> None:
         """Note that ``record``'s run is in progress in this process (see the module docstring)."""
