@@ -86,6 +86,15 @@ BAD_LINES = {
     .replace('"samples": [', '"samples": ["a", ', 1)
     .encode(),
     "nested deep": b"[" * 100000 + b"]" * 100000 + b"\n",
+    "stats of text": make_record(7.0)
+    .to_json_line()
+    .replace('"median": ', '"median": "x", "m": ', 1)
+    .encode(),
+    "energy of text": make_record(7.0)
+    .to_json_line()
+    .replace('"total_j": 2.0', '"total_j": "2 J"', 1)
+    .encode(),
+    "missing fields": b'{"record_version": 1, "benchmark": "x"}\n',
 }
 
 

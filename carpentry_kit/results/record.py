@@ -98,6 +98,9 @@ _FIELD_TYPES: dict[str, tuple[type | None, ...]] = {
 }
 
 
+_ENERGY_NUMBERS = {"total_j", "duration_s", "avg_power_w", "per_sample_j", "per_repeat_j", "carbon_kg"}
+
+
 def check_types(record: RunRecord) -> None:
     """Raise ``ValueError`` naming the first field whose value has the wrong type for a record."""
     for name, allowed in _FIELD_TYPES.items():
@@ -111,6 +114,14 @@ def check_types(record: RunRecord) -> None:
         _check_type(f"{where}.samples", samples, (list,))
         if any(isinstance(s, bool) or not isinstance(s, _NUMBER) for s in samples):
             raise ValueError(f"{where}.samples holds a value that is not a number")
+        for key, value in (metric.get("stats") or {}).items():
+            _check_type(f"{where}.stats.{key}", value, (bool,) if key == "unstable" else (*_NUMBER, None))
+    energy = record.energy or {}
+    for key in _ENERGY_NUMBERS & set(energy):
+        _check_type(f"energy.{key}", energy[key], (*_NUMBER, None))
+    for key, allowed in (("method", (str,)), ("measured", (bool,))):
+        if key in energy:
+            _check_type(f"energy.{key}", energy[key], allowed)
 
 
 def _check_type(where: str, value: Any, allowed: tuple[type | None, ...]) -> None:

@@ -93,7 +93,10 @@ class ResultStore:
         killed = dict(record.to_dict(), status="interrupted", error=KILLED_REASON)
         killed.update(validity="INVALID", reasons=[f"the run was interrupted: {KILLED_REASON}"])
         note = {"pid": os.getpid(), "host": socket.gethostname(), "started": _process_started(os.getpid())}
-        text = json.dumps(dict(note, record=killed), default=json_default, allow_nan=False)
+        try:
+            text = json.dumps(dict(note, record=killed), default=json_default, allow_nan=False)
+        except (TypeError, ValueError) as error:  # NaN/infinity or an object JSON cannot hold
+            raise StoreError(f"{self.path}: run {record.run_id[:12]} cannot be stored: {error}") from None
         temporary = folder / f".{record.run_id}.tmp"
         with self._writing("cannot note the run in progress", cleanup=temporary):
             temporary.write_text(text, encoding="utf-8")
