@@ -380,3 +380,27 @@ def test_a_read_only_download_cache_is_one_line(tmp_path):
         ) as e:
             load_dataset(ds, tmp_path, cache, 0)  # refused before any connection is tried
     assert str(e.value).endswith("set CARPENTRY_CACHE to a writable directory") and "\n" not in str(e.value)
+
+
+def test_a_non_finite_energy_reading_fails_the_run_and_the_record_still_stores(tmp_path):
+    import math
+
+    from carpentry_kit.energy.base import EnergyReading
+    from carpentry_kit.measure.harness import Measurement
+    from carpentry_kit.measure.metrics import build_metrics, energy_summary, non_finite_error
+
+    spec = load_spec(MATMUL)
+    reading = EnergyReading("estimate", False, {"cpu": math.nan}, math.nan, 0.01)  # a meter gone wrong
+    measurement = Measurement("offline", repeat_s=[0.01, 0.01], samples=[8, 8], energy_windows=[reading] * 2)
+    measurement.energy_per_repeat_j = [math.nan, math.nan]
+    work = {"flop": 2.0 * 256**3}
+    error = non_finite_error(spec, measurement, work)
+    assert "energy_per_sample_j was nan in 2 of 2 samples" in error
+    assert "the energy meter read 2 of 2 windows as non-finite" in error
+    record = RunRecord(benchmark="matmul", spec_hash="0" * 64, spec={}, scenario="offline", device="cpu")
+    record.metrics, record.energy = build_metrics(spec, measurement, work), energy_summary(measurement)
+    record.status, record.error = "failed", error
+    assert record.energy["total_j"] is None and record.energy["components_j"] == {"cpu": None}
+    assert record.metrics["gflops"]["stats"]["n"] == 2  # the finite metrics are kept
+    ResultStore(tmp_path).append(record)
+    assert ResultStore(tmp_path).records()[0]["error"] == error

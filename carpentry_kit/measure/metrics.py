@@ -63,6 +63,11 @@ def non_finite_error(spec: Spec, measurement: Measurement, work: dict[str, float
         if shown:
             count = sum(not math.isfinite(v) for v in samples)
             bad.append(f"{metric.name} was {'/'.join(shown)} in {count} of {len(samples)} samples")
+    joules = [reading.total_j for reading in measurement.energy_windows]
+    if any(not math.isfinite(value) for value in joules):
+        bad.append(
+            f"the energy meter read {sum(not math.isfinite(v) for v in joules)} of {len(joules)} windows as non-finite"
+        )
     if not bad:
         return None
     return (
@@ -146,11 +151,11 @@ def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
         carbon_kg, carbon_method = carbon_estimate(total)
     except EnergyError as error:  # no grid data here: the energy figures still stand
         carbon_kg, carbon_method = None, f"no carbon estimate: {error}"
-    return {
+    summary = {
         "method": first.method,
         "measured": first.measured,
         "layer": first.layer,
-        "components_j": components,
+        "components_j": _finite(components),
         "total_j": total,
         "duration_s": duration,
         "avg_power_w": total / duration if duration > 0 else None,
@@ -160,3 +165,9 @@ def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
         "carbon_method": carbon_method,
         "notes": first.notes,
     }
+    return _finite(summary)  # a NaN reading is reported by non_finite_error; JSON cannot hold it
+
+
+def _finite(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with every NaN or infinite float replaced by None."""
+    return {key: None if isinstance(v, float) and not math.isfinite(v) else v for key, v in values.items()}
