@@ -28,7 +28,7 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,16 +89,16 @@ class ResultStore:
         import socket
 
         folder = self.dir / RUNNING_DIR
-        folder.mkdir(parents=True, exist_ok=True)
         killed = dict(record.to_dict(), status="interrupted", error=KILLED_REASON)
         killed.update(validity="INVALID", reasons=[f"the run was interrupted: {KILLED_REASON}"])
         note = {"pid": os.getpid(), "host": socket.gethostname(), "started": _process_started(os.getpid())}
-        try:
-            text = json.dumps(dict(note, record=killed), default=json_default, allow_nan=False)
-        except (TypeError, ValueError) as error:  # NaN/infinity or an object JSON cannot hold
-            raise StoreError(f"{self.path}: run {record.run_id[:12]} cannot be stored: {error}") from None
+        text = self._json(
+            record.run_id,
+            lambda: json.dumps(dict(note, record=killed), default=json_default, allow_nan=False),
+        )
         temporary = folder / f".{record.run_id}.tmp"
         with self._writing("cannot note the run in progress", cleanup=temporary):
+            folder.mkdir(parents=True, exist_ok=True)
             temporary.write_text(text, encoding="utf-8")
             os.replace(temporary, folder / f"{record.run_id}.json")  # atomic: all of it or none
 
@@ -123,10 +123,7 @@ class ResultStore:
             os.close(fd)
 
     def _write_record(self, fd: int, record: RunRecord) -> None:
-        try:
-            data = record.to_json_line().encode("utf-8")
-        except (TypeError, ValueError) as error:  # NaN/infinity or an object JSON cannot hold
-            raise StoreError(f"{self.path}: run {record.run_id[:12]} cannot be stored: {error}") from None
+        data = self._json(record.run_id, record.to_json_line).encode("utf-8")
         self._cut_truncated_tail(fd)
         size = os.fstat(fd).st_size
         try:
@@ -139,6 +136,13 @@ class ResultStore:
                 "free some space or choose another --out; the records already there are intact"
             ) from None
         self.discard_note(record.run_id)
+
+    def _json(self, run_id: str, encode: Callable[[], str]) -> str:
+        """``encode()``; a value JSON cannot hold (NaN, infinity, an object) is a one-line ``StoreError``."""
+        try:
+            return encode()
+        except (TypeError, ValueError) as error:
+            raise StoreError(f"{self.path}: run {run_id[:12]} cannot be stored: {error}") from None
 
     @contextmanager
     def _writing(self, what: str, cleanup: Path | None = None) -> Iterator[None]:
