@@ -1,8 +1,8 @@
 """Hostile input and faults: each is one line (no traceback) and nothing already stored is lost.
 
 Non-finite numbers, huge or deeply nested YAML, a full disk (a small tmpfs), a read-only or misplaced
-``--out``, corrupt lines in ``runs.jsonl`` read by ``report``/``compare``, SIGTERM during a run, ``kill -9`` of
-a sweep, a diverged training, and a workload too big for the spec's memory limit.
+``--out``, corrupt lines in ``runs.jsonl`` read by ``report``/``compare``, SIGTERM during a run,
+``kill -9`` of a sweep, a diverged training, and a workload too big for the spec's memory limit.
 """
 
 from __future__ import annotations

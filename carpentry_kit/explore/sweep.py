@@ -12,8 +12,8 @@ points and writes every record into one results store. The grid uses the same do
 * **Failures are recorded.** A point that fails at run time is stored with status ``failed`` and its error,
   and the sweep goes on. A point in flight is noted in the store (``ResultStore.begin``), so if the sweep
   itself is killed (``kill -9``, a scheduler's limit) the next reader of the store records it as
-  ``interrupted``; SIGTERM and Ctrl-C record it with the samples so far. A grid value the spec rejects (a bad path, a value out of range) is reported for
-  every point before anything runs.
+  ``interrupted``; SIGTERM and Ctrl-C record it with the samples so far. A grid value the spec rejects
+  (a bad path, a value out of range) is reported for every point before anything runs.
 * **Dask.** With ``dask=`` a scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``, each
   point is one task on a worker; the records come back to the client, which is the store's only writer.
   ``dask_local=N`` starts a ``LocalCluster`` of N single-threaded workers — a demo, since they share this

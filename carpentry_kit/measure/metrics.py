@@ -64,10 +64,9 @@ def non_finite_error(spec: Spec, measurement: Measurement, work: dict[str, float
             count = sum(not math.isfinite(v) for v in samples)
             bad.append(f"{metric.name} was {'/'.join(shown)} in {count} of {len(samples)} samples")
     joules = [reading.total_j for reading in measurement.energy_windows]
-    if any(not math.isfinite(value) for value in joules):
-        bad.append(
-            f"the energy meter read {sum(not math.isfinite(v) for v in joules)} of {len(joules)} windows as non-finite"
-        )
+    broken = sum(not math.isfinite(value) for value in joules)
+    if broken:
+        bad.append(f"the energy meter read {broken} of {len(joules)} windows as non-finite")
     if not bad:
         return None
     return (

@@ -7,9 +7,10 @@ result is judged VALID or INVALID with reasons ("Result is: VALID"), written to 
 provenance and an MLLOG file, and returned as a ``RunResult``.
 
 A run that raises inside the workload is recorded with status ``failed`` and its error (and returned, INVALID);
-Ctrl-C (or SIGTERM) is recorded as ``interrupted`` and re-raised as ``RunInterrupted`` (a ``KeyboardInterrupt`` carrying
-the partial ``RunResult``). A process killed outright is recorded as ``interrupted`` by the store's next
-reader or writer (``ResultStore.begin``).
+so is one whose metrics come out NaN or infinite (a diverged training). Ctrl-C or SIGTERM is recorded as
+``interrupted`` and re-raised as ``RunInterrupted`` (a ``KeyboardInterrupt`` carrying the partial
+``RunResult``). A process killed outright is recorded as ``interrupted`` by the store's next reader or writer
+(``ResultStore.begin``).
 """
 
 from __future__ import annotations
