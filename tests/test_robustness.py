@@ -404,3 +404,12 @@ def test_a_non_finite_energy_reading_fails_the_run_and_the_record_still_stores(t
     assert record.metrics["gflops"]["stats"]["n"] == 2  # the finite metrics are kept
     ResultStore(tmp_path).append(record)
     assert ResultStore(tmp_path).records()[0]["error"] == error
+
+
+@pytest.mark.parametrize("option", ["--set", "--grid"])
+def test_a_command_line_value_nested_800_deep_is_one_line(capsys, tmp_path, option):
+    deep = "[" * 800 + "]" * 800
+    command = ["validate", MATMUL] if option == "--set" else ["sweep", MATMUL, "--out", tmp_path]
+    code, _, err = carpentry(capsys, *command, option, f"task.params.size={deep}")
+    assert code == 2 and "not valid YAML" in one_line(err)
+    assert not (tmp_path / "runs.jsonl").exists()

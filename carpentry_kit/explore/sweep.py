@@ -131,6 +131,8 @@ def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
     """``["task.params.size=64,128", "protocol.seeds=[1,2],[3]"]`` -> ``{path: [values]}`` (YAML values)."""
     import yaml
 
+    from carpentry_kit.spec.yaml_source import LineLoader  # safe, and refuses nesting too deep
+
     grid: dict[str, list[Any]] = {}
     for item in items:
         path, equals, text = item.partition("=")
@@ -138,7 +140,7 @@ def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
         if not equals or not path or not text.strip():
             raise UsageError(f"--grid {item}: expected PATH=V1,V2,... — e.g. --grid task.params.size=64,128")
         try:
-            values = yaml.safe_load(f"[{text}]")
+            values = yaml.load(f"[{text}]", Loader=LineLoader)
         except yaml.YAMLError:
             raise UsageError(
                 f"--grid {item}: the values are not valid YAML — quote text with commas"

@@ -42,7 +42,24 @@ class _TooManyValues(Exception):
 
 
 class LineLoader(yaml.SafeLoader):
-    """The safe loader; nodes are composed here and turned into data by ``NodeReader``."""
+    """The safe loader; nodes are composed here and turned into data by ``NodeReader``.
+
+    Composing deeper than ``MAX_DEPTH`` is a ``ComposerError`` (a ``YAMLError``), not a ``RecursionError``.
+    """
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 class NodeReader:
