@@ -413,3 +413,29 @@ def test_a_command_line_value_nested_800_deep_is_one_line(capsys, tmp_path, opti
     code, _, err = carpentry(capsys, *command, option, f"task.params.size={deep}")
     assert code == 2 and "not valid YAML" in one_line(err)
     assert not (tmp_path / "runs.jsonl").exists()
+
+
+def test_a_disk_that_fills_during_a_run_is_a_clear_error_and_keeps_the_stored_records(tmp_path):
+    import threading
+
+    from carpentry_kit.measure.runner import run
+
+    with mounted_tmpfs(tmp_path / "small", "size=400k") as disk:
+        store = ResultStore(disk / "results")
+        store.append(earlier_record())
+        before = store.path.read_bytes()
+        noted = threading.Event()
+
+        def fill_once_running() -> None:  # the run has started (its note is written): fill the disk
+            while not any((store.dir / "running").glob("*.json")):
+                time.sleep(0.01)
+            fill(disk)
+            noted.set()
+
+        filler = threading.Thread(target=fill_once_running, daemon=True)
+        filler.start()
+        overrides = {"task.params.size": 32, "protocol.min_duration_s": 1.0, "protocol.repeats": 2}
+        with pytest.raises(StoreError, match=r"was not stored \(No space left on device\)") as raised:
+            run(MATMUL, overrides, energy="estimate", out=store.dir, progress=False)
+        assert noted.is_set() and "\n" not in str(raised.value)
+        assert store.path.read_bytes() == before  # the earlier record intact, no partial line
