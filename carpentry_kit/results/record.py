@@ -98,6 +98,21 @@ _FIELD_TYPES: dict[str, tuple[type | None, ...]] = {
 }
 
 
+_STATS_NUMBERS = {
+    "n",
+    "median",
+    "mean",
+    "stdev",
+    "iqr",
+    "mad",
+    "min",
+    "max",
+    "p50",
+    "p90",
+    "p99",
+    "ci_low",
+    "ci_high",
+}
 _ENERGY_NUMBERS = {"total_j", "duration_s", "avg_power_w", "per_sample_j", "per_repeat_j", "carbon_kg"}
 
 
@@ -114,8 +129,11 @@ def check_types(record: RunRecord) -> None:
         _check_type(f"{where}.samples", samples, (list,))
         if any(isinstance(s, bool) or not isinstance(s, _NUMBER) for s in samples):
             raise ValueError(f"{where}.samples holds a value that is not a number")
-        for key, value in (metric.get("stats") or {}).items():
-            _check_type(f"{where}.stats.{key}", value, (bool,) if key == "unstable" else (*_NUMBER, None))
+        stats = metric.get("stats") or {}
+        for key in _STATS_NUMBERS & set(stats):  # only the keys readers compute with: others may be added
+            _check_type(f"{where}.stats.{key}", stats[key], (*_NUMBER, None))
+        if "unstable" in stats:
+            _check_type(f"{where}.stats.unstable", stats["unstable"], (bool,))
     energy = record.energy or {}
     for key in _ENERGY_NUMBERS & set(energy):
         _check_type(f"energy.{key}", energy[key], (*_NUMBER, None))
