@@ -57,5 +57,5 @@ def interrupt_reason(interrupt: BaseException) -> str:
     """The record's ``error`` for a run stopped by ``interrupt`` (Ctrl-C or a signal)."""
     if isinstance(interrupt, Terminated):
         name = signal.Signals(interrupt.signum).name
-        return f"terminated by {name} (e.g. a scheduler's time limit or `kill`); the samples so far are kept"
+        return f"terminated by {name} (e.g. a scheduler's time limit, `kill`, a container stopping)"
     return CTRL_C_REASON
