@@ -441,3 +441,32 @@ def test_a_disk_that_fills_during_a_run_is_a_clear_error_and_keeps_the_stored_re
             run(MATMUL, overrides, energy="estimate", out=store.dir, progress=False)
         assert noted.is_set() and "\n" not in str(raised.value)
         assert store.path.read_bytes() == before  # the earlier record intact, no partial line
+
+
+def test_a_download_into_a_full_cache_is_one_line_and_leaves_no_partial_file(tmp_path):
+    import functools
+    import hashlib
+    import http.server
+    import threading
+
+    import numpy as np
+
+    from carpentry_kit.data.datasets import DatasetError, load_dataset
+    from carpentry_kit.spec.model import Dataset
+
+    served = tmp_path / "served"
+    served.mkdir()
+    np.savez(served / "big.npz", X=np.random.default_rng(0).random((400, 100)), y=np.zeros(400))  # 320 kB
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    sha = hashlib.sha256((served / "big.npz").read_bytes()).hexdigest()
+    ds = Dataset(name="remote", source=f"http://127.0.0.1:{httpd.server_address[1]}/big.npz", sha256=sha)
+    try:
+        with mounted_tmpfs(tmp_path / "cache", "size=200k") as cache:
+            with pytest.raises(DatasetError, match=r"No space left on device\) — free some space") as raised:
+                load_dataset(ds, tmp_path, cache, 0)
+            assert "\n" not in str(raised.value) and list(cache.iterdir()) == []
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

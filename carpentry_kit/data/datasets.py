@@ -185,6 +185,13 @@ def _cached_download(ds: Dataset, cache_dir: Path | None) -> Path:
             actual = _download(ds, stream)
         _verify(ds, ds.source, actual)
         os.replace(temp_name, target)
+    except OSError as error:  # the last buffered bytes or the rename: a full disk
+        raise DatasetError(
+            ds.name,
+            "source",
+            f"cannot write the download into {cache} ({error.strerror or error})",
+            f"free some space, or set {CACHE_ENV} to a directory with room",
+        ) from None
     finally:
         if os.path.exists(temp_name):
             os.unlink(temp_name)

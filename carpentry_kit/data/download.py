@@ -111,7 +111,7 @@ def _copy(response: Any, write: Callable[[bytes], Any], limits: DownloadLimits, 
         except OSError as error:
             raise DownloadError(
                 f"cannot write the download ({error.strerror or error})",
-                f"free some space or point {_cache_hint()}",
+                "free some space, or set CARPENTRY_CACHE to a directory with room",
             ) from None
     if limits.expected_bytes is not None and written != limits.expected_bytes:
         raise DownloadError(
@@ -171,10 +171,6 @@ def _network_error(url: str, error: BaseException) -> DownloadError:
         f"cannot reach {url}: {reason}",
         "check the URL and the network, or download the file and give its path",
     )
-
-
-def _cache_hint() -> str:
-    return "CARPENTRY_CACHE at a writable directory with room"
 
 
 def _check_scheme(url: str, original: str) -> None:
