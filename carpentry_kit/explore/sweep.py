@@ -305,11 +305,15 @@ class _InFlight:
     def __init__(self, store: ResultStore, job: _Job) -> None:
         self.store, self.job = store, job
         self.notes: dict[str, str] = {}  # spec_hash -> run id of the note
+        self.provenance: dict[str, Any] | None = None  # the machine's description, taken once per sweep
 
     def begin(self, point: _Point) -> None:
         from carpentry_kit.results.record import RunRecord
+        from carpentry_kit.system import describe_system, software_versions
 
-        note = RunRecord.from_dict(_point_record(self.job, point.overrides))
+        if self.provenance is None:
+            self.provenance = {"system": describe_system(), "software": software_versions()}
+        note = RunRecord.from_dict(_point_record(self.job, point.overrides, point.spec, **self.provenance))
         self.store.begin(note)
         self.notes[point.spec_hash] = note.run_id
 
@@ -388,14 +392,18 @@ def _failed_record(job: _Job, overrides: dict[str, Any], error: BaseException) -
     )
 
 
-def _point_record(job: _Job, overrides: dict[str, Any], **fields: Any) -> dict[str, Any]:
+def _point_record(
+    job: _Job, overrides: dict[str, Any], spec: Spec | None = None, **fields: Any
+) -> dict[str, Any]:
     """A record of one point made by the sweep itself (not by a run): its spec, hash and provenance."""
     from carpentry_kit.results.record import RunRecord
     from carpentry_kit.spec.load import apply_overrides
     from carpentry_kit.spec.model import canonical_spec, spec_hash
     from carpentry_kit.system import describe_system, software_versions
 
-    spec = apply_overrides(job.base, overrides)
+    spec = spec if spec is not None else apply_overrides(job.base, overrides)
+    if "system" not in fields:
+        fields.update(system=describe_system(), software=software_versions())
     return RunRecord(
         benchmark=spec.benchmark.name,
         spec_hash=spec_hash(spec),
@@ -405,8 +413,6 @@ def _point_record(job: _Job, overrides: dict[str, Any], **fields: Any) -> dict[s
         scenario=spec.protocol.scenario,
         device=job.device or "not started",
         validity="INVALID",
-        system=describe_system(),
-        software=software_versions(),
         **fields,
     ).to_dict()
 
