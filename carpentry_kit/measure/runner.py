@@ -140,8 +140,6 @@ def _workload_class(spec: Spec, spec_path: str | None) -> type:
         raise  # not reached
 
 
-
-
 def _new_record(spec: Spec, spec_path: str | None, overrides: dict[str, Any], device: str) -> RunRecord:
     from carpentry_kit.spec.model import canonical_spec, spec_hash
     from carpentry_kit.system import describe_system, software_versions
@@ -293,5 +291,3 @@ class _progress_bar:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.close()
-
-

@@ -8,10 +8,7 @@ from carpentry_kit.measure.harness import Measurement, QualityTarget
 from carpentry_kit.results.record import RunRecord
 
 if TYPE_CHECKING:
-
     from carpentry_kit.spec.model import Spec
-
-
 
 
 def judge(spec: Spec, record: RunRecord, measurement: Measurement | None) -> tuple[str, list[str]]:
@@ -81,5 +78,3 @@ def _constraint_reasons(spec: Spec, record: RunRecord) -> list[str]:
     if limits.peak_memory_mb is not None and peak is not None and peak > limits.peak_memory_mb:
         reasons.append(f"peak memory {peak:.0f} MiB is over the limit of {limits.peak_memory_mb:g} MiB")
     return reasons
-
-
