@@ -8,6 +8,7 @@ Non-finite numbers, huge or deeply nested YAML, a full disk (a small tmpfs), a r
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -441,6 +442,17 @@ def test_a_disk_that_fills_during_a_run_is_a_clear_error_and_keeps_the_stored_re
             run(MATMUL, overrides, energy="estimate", out=store.dir, progress=False)
         assert noted.is_set() and "\n" not in str(raised.value)
         assert store.path.read_bytes() == before  # the earlier record intact, no partial line
+        (note_path,) = (store.dir / "running").glob("*.json")
+        (disk / "filler").unlink()  # space again; and the process that ran it is gone (a later session):
+        note = json.loads(note_path.read_text())
+        note_path.write_text(json.dumps(dict(note, started=note["started"] - 100)))
+        with pytest.warns(UserWarning, match="could not store its record; recorded as failed"):
+            earlier, lost = store.records()
+        assert earlier["benchmark"] == "earlier" and lost["status"] == "failed"  # accurate, not "killed"
+        assert (
+            lost["error"]
+            == "its record could not be written (No space left on device): the measurements are lost"
+        )
 
 
 def test_a_download_into_a_full_cache_is_one_line_and_leaves_no_partial_file(tmp_path):

@@ -131,11 +131,33 @@ class ResultStore:
             os.fsync(fd)
         except OSError as error:
             os.ftruncate(fd, size)  # undo a partial line: the records before it stay as they were
+            self._note_unstored(record.run_id, error.strerror or str(error))
             raise StoreError(
                 f"{self.path}: run {record.run_id[:12]} was not stored ({error.strerror or error}) — "
                 "free some space or choose another --out; the records already there are intact"
             ) from None
         self.discard_note(record.run_id)
+
+    def _note_unstored(self, run_id: str, why: str) -> None:
+        """Make the run's note say its record could not be written, so that the run recovered from it later
+        is accurate (not "killed"). Rewritten in place and only when shorter: a full disk has no new room."""
+        path = self.dir / RUNNING_DIR / f"{run_id}.json"
+        try:
+            old = path.read_bytes()
+            note = json.loads(old)
+            error = f"its record could not be written ({why}): the measurements are lost"
+            note["record"].update(status="failed", error=error, reasons=[f"the run failed: {error}"])
+            new = json.dumps(note, allow_nan=False).encode("utf-8")
+            if len(new) > len(old):
+                return
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                _write_all(fd, new)
+                os.ftruncate(fd, len(new))
+            finally:
+                os.close(fd)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            pass  # best effort: the note stays as it was (recovered as interrupted)
 
     def _json(self, run_id: str, encode: Callable[[], str]) -> str:
         """``encode()``; a value JSON cannot hold (NaN, infinity, an object) is a one-line ``StoreError``."""
@@ -178,8 +200,9 @@ class ResultStore:
                 warnings.warn(f"{note_path}: not a run note ({error}); left as it is", stacklevel=4)
                 continue
             self._write_record(fd, record)
+            what = "was killed" if record.status == "interrupted" else "could not store its record"
             warnings.warn(
-                f"{self.path}: run {record.run_id[:12]} was killed; recorded as interrupted", stacklevel=4
+                f"{self.path}: run {record.run_id[:12]} {what}; recorded as {record.status}", stacklevel=4
             )
 
     def _numbered_records(self) -> Iterator[tuple[int, dict[str, Any]]]:
