@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Callable
 
 # name -> (module, one-line help). Order is the order `carpentry --help` shows.
@@ -74,6 +75,8 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run ``carpentry ARGV``; returns the exit code. Every command's errors go through one handler:
     bad input (``SpecError``, ``UsageError``) one line each and 2, Ctrl-C 130, a VALID/INVALID run 0/1."""
+    if argv is None:  # the command itself (not a call from Python): warnings are for the user, one line each
+        warnings.formatwarning = _one_line_warning
     argv = list(sys.argv[1:] if argv is None else argv)
     wanted = next((word for word in argv if not word.startswith("-")), None)
     parser = build_parser(wanted if wanted in COMMANDS else None)
@@ -101,15 +104,19 @@ def handle_errors(command: str, call: Callable[[], int | None]) -> int:
         partial = getattr(interrupt, "result", None)  # RunInterrupted carries the recorded partial run
         if partial is not None:
             print(partial)
-            print(
-                "interrupted (Ctrl-C): the partial run is recorded with status 'interrupted'", file=sys.stderr
-            )
+            reason = partial.record.get("error") or "interrupted"
+            print(f"{reason}: the partial run is recorded with status 'interrupted'", file=sys.stderr)
         else:
             print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into a reader that stopped early, e.g. `carpentry rate X | head`
         _silence_stdout()
         return 0
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
+    """A warning as ``warning: MESSAGE`` on one line (no source path, no code line): it is for the user."""
+    return f"warning: {message}\n"
 
 
 def _silence_stdout() -> None:

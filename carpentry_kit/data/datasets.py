@@ -15,11 +15,8 @@ names the dataset field, what is wrong and how to fix it.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +30,7 @@ if TYPE_CHECKING:
     from carpentry_kit.spec.model import Dataset
 
 CACHE_ENV = "CARPENTRY_CACHE"
-DOWNLOAD_TIMEOUT_S = 30
+PART_PREFIX = ".download-"  # partial downloads: .download-<pid>-<random>.part
 _CHUNK = 1 << 16
 FILE_TYPES = (".npz", ".csv")
 
@@ -178,47 +175,69 @@ def _cached_download(ds: Dataset, cache_dir: Path | None) -> Path:
     target = cache / f"{ds.sha256[:16]}-{basename}"
     if target.is_file() and sha256_of(target) == ds.sha256:
         return target
-    cache.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=cache, prefix=".download-", suffix=".part")
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        remove_stale_parts(cache)
+        handle, temp_name = tempfile.mkstemp(dir=cache, prefix=f"{PART_PREFIX}{os.getpid()}-", suffix=".part")
+    except OSError as error:
+        where = error.filename or cache
+        raise DatasetError(
+            ds.name,
+            "source",
+            f"cannot write the download cache {where} ({error.strerror or error})",
+            f"set {CACHE_ENV} to a writable directory",
+        ) from None
     try:
         with os.fdopen(handle, "wb") as stream:
             actual = _download(ds, stream)
         _verify(ds, ds.source, actual)
         os.replace(temp_name, target)
+    except OSError as error:  # the last buffered bytes or the rename: a full disk
+        raise DatasetError(
+            ds.name,
+            "source",
+            f"cannot write the download into {cache} ({error.strerror or error})",
+            f"free some space, or set {CACHE_ENV} to a directory with room",
+        ) from None
     finally:
         if os.path.exists(temp_name):
             os.unlink(temp_name)
     return target
 
 
+def remove_stale_parts(cache: Path) -> list[Path]:
+    """Delete partial downloads (``.part``) left in ``cache`` by processes that no longer run (killed)."""
+    import psutil
+
+    removed = []
+    for part in cache.glob(f"{PART_PREFIX}*.part"):
+        pid = part.name.removeprefix(PART_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and psutil.pid_exists(int(pid)):
+            continue  # another download in progress
+        part.unlink(missing_ok=True)
+        removed.append(part)
+    return removed
+
+
 def _download(ds: Dataset, stream: Any) -> str:
-    """Stream ``ds.source`` into ``stream`` with a progress bar; the sha256 of what was written."""
+    """Stream ``ds.source`` into ``stream`` within the download limits; the sha256 of what was written."""
     from tqdm.auto import tqdm
+
+    from carpentry_kit.data.download import DownloadError, DownloadLimits, fetch
 
     digest = hashlib.sha256()
     try:
-        with urllib.request.urlopen(ds.source, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=ds.name, disable=None) as bar:
-                for chunk in iter(lambda: response.read(_CHUNK), b""):
-                    stream.write(chunk)
-                    digest.update(chunk)
-                    bar.update(len(chunk))
-    except urllib.error.HTTPError as error:
-        raise DatasetError(
-            ds.name,
-            "source",
-            f"download of {ds.source} failed: HTTP {error.code} {error.reason}",
-            "check the URL",
-        ) from None
-    except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException) as error:
-        reason = getattr(error, "reason", None) or error
-        raise DatasetError(
-            ds.name,
-            "source",
-            f"cannot reach {ds.source}: {reason}",
-            "check the URL and the network, or download the file and give its path",
-        ) from None
+        limits = DownloadLimits.from_environment(ds.size_bytes)
+        with tqdm(total=ds.size_bytes, unit="B", unit_scale=True, desc=ds.name, disable=None) as bar:
+
+            def write(chunk: bytes) -> None:
+                stream.write(chunk)
+                digest.update(chunk)
+                bar.update(len(chunk))
+
+            fetch(ds.source, write, limits)
+    except DownloadError as error:
+        raise DatasetError(ds.name, "source", error.message, error.hint) from None
     return digest.hexdigest()
 
 

@@ -25,6 +25,7 @@ any ranking it gives is a ranking of those times.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -77,9 +78,10 @@ def rated_cpu_power_w() -> tuple[float, str]:
             watts = float(override)
         except ValueError:
             watts = -1.0
-        if watts <= 0:
+        if not math.isfinite(watts) or watts <= 0:
             raise EnergyError(
-                f"{TDP_ENV_VAR}={override!r} is not a positive number of watts — set it to the CPU's rated power, e.g. 65"
+                f"{TDP_ENV_VAR}={override!r} is not a positive, finite number of watts"
+                " — set it to the CPU's rated power, e.g. 65"
             )
         return watts, f"{watts:g} W from {TDP_ENV_VAR}"
     model = cpu_model_name()

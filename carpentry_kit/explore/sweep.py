@@ -10,8 +10,10 @@ points and writes every record into one results store. The grid uses the same do
   ``completed`` record in the store is skipped, so re-running an interrupted sweep only runs what is left.
   (The energy method and device are not part of the spec: change ``--out`` to measure again with another.)
 * **Failures are recorded.** A point that fails at run time is stored with status ``failed`` and its error,
-  and the sweep goes on. A grid value the spec rejects (a bad path, a value out of range) is reported for
-  every point before anything runs.
+  and the sweep goes on. A point in flight is noted in the store (``ResultStore.begin``), so if the sweep
+  itself is killed (``kill -9``, a scheduler's limit) the next reader of the store records it as
+  ``interrupted``; SIGTERM and Ctrl-C record it with the samples so far. A grid value the spec rejects
+  (a bad path, a value out of range) is reported for every point before anything runs.
 * **Dask.** With ``dask=`` a scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``, each
   point is one task on a worker; the records come back to the client, which is the store's only writer.
   ``dask_local=N`` starts a ``LocalCluster`` of N single-threaded workers — a demo, since they share this
@@ -129,6 +131,8 @@ def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
     """``["task.params.size=64,128", "protocol.seeds=[1,2],[3]"]`` -> ``{path: [values]}`` (YAML values)."""
     import yaml
 
+    from carpentry_kit.spec.yaml_source import LineLoader  # safe, and refuses nesting too deep
+
     grid: dict[str, list[Any]] = {}
     for item in items:
         path, equals, text = item.partition("=")
@@ -136,7 +140,7 @@ def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
         if not equals or not path or not text.strip():
             raise UsageError(f"--grid {item}: expected PATH=V1,V2,... — e.g. --grid task.params.size=64,128")
         try:
-            values = yaml.safe_load(f"[{text}]")
+            values = yaml.load(f"[{text}]", Loader=LineLoader)
         except yaml.YAMLError:
             raise UsageError(
                 f"--grid {item}: the values are not valid YAML — quote text with commas"
@@ -193,6 +197,7 @@ def sweep(
     from carpentry_kit.results.store import ResultStore
 
     store = ResultStore(out if out is not None else base.results.dir)
+    store.prepare()  # an unwritable --out is refused before any point runs
     result = SweepResult(out=store.dir, points=[p.grid_values for p in points])
     finished = _completed_by_hash(store)
     todo = [p for p in points if p.spec_hash not in finished]
@@ -201,17 +206,21 @@ def sweep(
             result.skipped.append(finished[point.spec_hash])
             say(f"[{point.index}/{len(points)}] {_label(point)}: skipped (already completed)")
     job = _Job(base=base, spec_path=spec_path, energy=energy, device=device)
-    outcomes = _run_points(todo, job, dask, dask_local, say)
+    notes = _InFlight(store, job)
+    outcomes = _run_points(todo, job, dask, dask_local, say, notes.begin)
     by_hash = dict(finished)
     try:
         for point, record, mllog in outcomes:
-            _store(store, record, mllog)
+            _store(store, record, mllog, replaces=notes.pop(point))
             (result.done if record["status"] == "completed" else result.failed).append(record)
             by_hash[point.spec_hash] = record
             say(f"[{point.index}/{len(points)}] {_label(point)}: {_outcome_text(record)}")
     except KeyboardInterrupt as interrupt:  # keep the interrupted run's record; a re-run resumes
         for record in getattr(interrupt, "records", []):
-            _store(store, dict(record, spec_path=spec_path), None)
+            _store(
+                store, dict(record, spec_path=spec_path), None, replaces=notes.pop_hash(record["spec_hash"])
+            )
+        notes.discard_all()  # points not reached were not run: nothing to record for them
         say(f"interrupted — {count_noun(len(result.done), 'point')} done; run the same sweep again to resume")
         raise
     result.records = [by_hash[p.spec_hash] for p in points if p.spec_hash in by_hash]
@@ -269,9 +278,12 @@ def _outcome_text(record: dict[str, Any]) -> str:
     return f"completed, {record['validity']}{reasons}"
 
 
-def _store(store: ResultStore, record: dict[str, Any], mllog: str | None) -> None:
-    """Append the record (the sweep is the store's only writer) and its MLLOG file beside it."""
-    store.append(record)
+def _store(
+    store: ResultStore, record: dict[str, Any], mllog: str | None, replaces: str | None = None
+) -> None:
+    """Append the record (the sweep is the store's only writer) and its MLLOG file beside it; ``replaces``
+    is the run id of the point's in-flight note, dropped with the append."""
+    store.append(record, replaces=replaces)
     if mllog is not None:
         log_path = store.mllog_path(record["run_id"])
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -291,15 +303,58 @@ class _Job:
     device: str | None
 
 
+class _InFlight:
+    """The store's notes of points in flight (``ResultStore.begin``), so a killed sweep leaves a trace."""
+
+    def __init__(self, store: ResultStore, job: _Job) -> None:
+        self.store, self.job = store, job
+        self.notes: dict[str, str] = {}  # spec_hash -> run id of the note
+        self.provenance: dict[str, Any] | None = None  # the machine's description, taken once per sweep
+
+    def begin(self, point: _Point) -> None:
+        from carpentry_kit.results.record import RunRecord
+        from carpentry_kit.system import describe_system, software_versions
+
+        if self.provenance is None:
+            self.provenance = {"system": describe_system(), "software": software_versions()}
+        note = RunRecord.from_dict(_point_record(self.job, point.overrides, point.spec, **self.provenance))
+        self.store.begin(note)
+        self.notes[point.spec_hash] = note.run_id
+
+    def pop(self, point: _Point) -> str | None:
+        return self.pop_hash(point.spec_hash)
+
+    def pop_hash(self, spec_hash: str) -> str | None:
+        return self.notes.pop(spec_hash, None)
+
+    def discard_all(self) -> None:
+        for run_id in self.notes.values():
+            self.store.discard_note(run_id)
+        self.notes.clear()
+
+
 def _run_points(
-    points: list[_Point], job: _Job, dask: Any, dask_local: int | None, say: Callable[[str], None]
+    points: list[_Point],
+    job: _Job,
+    dask: Any,
+    dask_local: int | None,
+    say: Callable[[str], None],
+    begin: Callable[[_Point], None],
 ) -> Iterator[tuple[_Point, dict[str, Any], str | None]]:
     if not points:
         return iter(())
     if dask is None and not dask_local:
         say(SEQUENTIAL_NOTE.format(points=count_noun(len(points), "point")))
-        return ((point, *run_point(job, point.overrides)) for point in points)
-    return _run_on_dask(points, job, dask, dask_local, say)
+        return _run_sequentially(points, job, begin)
+    return _run_on_dask(points, job, dask, dask_local, say, begin)
+
+
+def _run_sequentially(
+    points: list[_Point], job: _Job, begin: Callable[[_Point], None]
+) -> Iterator[tuple[_Point, dict[str, Any], str | None]]:
+    for point in points:
+        begin(point)
+        yield (point, *run_point(job, point.overrides))
 
 
 def run_point(job: _Job, overrides: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -328,23 +383,45 @@ def run_point(job: _Job, overrides: dict[str, Any]) -> tuple[dict[str, Any], str
 
 
 def _failed_record(job: _Job, overrides: dict[str, Any], error: BaseException) -> dict[str, Any]:
-    from carpentry_kit.results.record import new_record, utc_now
+    from carpentry_kit.results.record import utc_now
+
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return _point_record(
+        job,
+        overrides,
+        status="failed",
+        error=f"{type(error).__name__}: {message}",
+        reasons=["the run failed before it could be measured"],
+        finished_at=utc_now(),
+    )
+
+
+def _point_record(
+    job: _Job, overrides: dict[str, Any], spec: Spec | None = None, **fields: Any
+) -> dict[str, Any]:
+    """A record of one point made by the sweep itself (not by a run): its spec, hash and provenance."""
+    from carpentry_kit.results.record import new_record
     from carpentry_kit.spec.load import apply_overrides
 
-    spec = apply_overrides(job.base, overrides)
-    message = str(error).splitlines()[0] if str(error) else type(error).__name__
-    record = new_record(spec, job.spec_path, overrides, job.device or "not started")
-    record.status, record.error, record.finished_at = (
-        "failed",
-        f"{type(error).__name__}: {message}",
-        utc_now(),
-    )
-    record.validity, record.reasons = "INVALID", ["the run failed before it could be measured"]
+    spec = spec if spec is not None else apply_overrides(job.base, overrides)
+    record = new_record(spec, job.spec_path, overrides, job.device or "not started", **_provenance(fields))
+    for name, value in {"validity": "INVALID", **fields}.items():
+        setattr(record, name, value)
     return record.to_dict()
 
 
+def _provenance(fields: dict[str, Any]) -> dict[str, Any]:
+    """The system description and software versions among ``fields`` (taken out), if the caller has them."""
+    return {key: fields.pop(key) for key in ("system", "software") if key in fields}
+
+
 def _run_on_dask(
-    points: list[_Point], job: _Job, dask: Any, dask_local: int | None, say: Callable[[str], None]
+    points: list[_Point],
+    job: _Job,
+    dask: Any,
+    dask_local: int | None,
+    say: Callable[[str], None],
+    begin: Callable[[_Point], None],
 ) -> Iterator[tuple[_Point, dict[str, Any], str | None]]:
     """Submit one task per point; yield each outcome as it arrives (the caller writes it)."""
     from distributed import Client, LocalCluster, as_completed
@@ -367,6 +444,8 @@ def _run_on_dask(
         if cluster is None:
             for note in concurrency_notes(client.scheduler_info().get("workers", {})):
                 say(note)
+        for point in points:
+            begin(point)
         futures = {
             client.submit(run_point, job, p.overrides, pure=False, key=f"point-{p.index}"): p for p in points
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.measure.harness import Measurement
@@ -31,6 +32,8 @@ def build_metrics(spec: Spec, measurement: Measurement, work: dict[str, float]) 
     metrics = {}
     for metric in spec.metrics:
         samples, headline = series.get(metric.name, ([], None))
+        samples = [sample for sample in samples if math.isfinite(sample)]  # see non_finite_error
+        headline = headline if headline is None or math.isfinite(headline) else None
         stats = summarize(samples) if samples else None
         value = headline if headline is not None else (stats.median if stats else None)
         metrics[metric.name] = {
@@ -73,6 +76,30 @@ def mlperf_training_score(measurement: Measurement, clock_includes_eval: bool = 
         score = olympic_mean(times)
     clock = MLPERF_CLOCK if clock_includes_eval else NON_CONFORMANT_CLOCK
     return {"mlperf_score": score, "mlperf_score_note": note, "clock": clock}
+
+
+def non_finite_error(spec: Spec, measurement: Measurement, work: dict[str, float]) -> str | None:
+    """Why the run failed when it produced NaN or infinity for a spec metric (e.g. a diverged training),
+    or None. ``build_metrics`` keeps only the finite samples; this says what was left out."""
+    series = _metric_series(measurement, work)
+    bad = []
+    for metric in spec.metrics:
+        samples, headline = series.get(metric.name, ([], None))
+        values = [*samples, *([] if headline is None else [headline])]
+        shown = sorted({repr(float(v)) for v in values if not math.isfinite(v)})
+        if shown:
+            count = sum(not math.isfinite(v) for v in samples)
+            bad.append(f"{metric.name} was {'/'.join(shown)} in {count} of {len(samples)} samples")
+    joules = [reading.total_j for reading in measurement.energy_windows]
+    broken = sum(not math.isfinite(value) for value in joules)
+    if broken:
+        bad.append(f"the energy meter read {broken} of {len(joules)} windows as non-finite")
+    if not bad:
+        return None
+    return (
+        "the run produced non-finite numbers: " + "; ".join(bad) + " — a diverged training"
+        " (learning rate too high?) or a broken measurement; only the finite samples are kept"
+    )
 
 
 def _metric_series(measurement: Measurement, work: dict[str, float]) -> dict[str, tuple[list[float], Any]]:
@@ -211,11 +238,11 @@ def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
         carbon_kg, carbon_method = carbon_estimate(total)
     except EnergyError as error:  # no grid data here: the energy figures still stand
         carbon_kg, carbon_method = None, f"no carbon estimate: {error}"
-    return {
+    summary = {
         "method": first.method,
         "measured": first.measured,
         "layer": first.layer,
-        "components_j": components,
+        "components_j": _finite(components),
         "total_j": total,
         "static_j": static,  # the idle part of total_j, where the method models it (None: unknown)
         "above_idle_j": None if static is None else total - static,
@@ -227,3 +254,9 @@ def energy_summary(measurement: Measurement) -> dict[str, Any] | None:
         "carbon_method": carbon_method,
         "notes": first.notes,
     }
+    return _finite(summary)  # a NaN reading is reported by non_finite_error; JSON cannot hold it
+
+
+def _finite(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with every NaN or infinite float replaced by None."""
+    return {key: None if isinstance(v, float) and not math.isfinite(v) else v for key, v in values.items()}

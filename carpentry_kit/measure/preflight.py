@@ -99,6 +99,28 @@ def check_device_option(device: str) -> str:
     return device
 
 
+def check_memory(spec: Spec, workload: Any) -> None:
+    """A ``SpecError`` when the workload's own estimate (``memory_bytes()``) cannot fit the spec's
+    ``constraints.peak_memory_mib`` or this machine's available memory: refused before ``setup`` runs."""
+    import psutil
+
+    need = workload.memory_bytes()
+    if need is None:
+        return
+    problems, limit = [], spec.constraints.peak_memory_mib
+    what = f"task.params need about {need / 2**20:,.0f} MiB ({workload.name}'s estimate)"
+    if limit is not None and need / 2**20 > limit:
+        hint = "lower the size in task.params, or raise the limit"
+        problems.append(
+            (("constraints", "peak_memory_mib"), f"{what}, over the limit of {limit:g} MiB", hint)
+        )
+    available = psutil.virtual_memory().available
+    if need > available:
+        message = f"{what}, this machine has {available / 2**20:,.0f} MiB available"
+        problems.append((("task", "params"), message, "lower the size, or run on a bigger machine"))
+    raise_problems(spec, problems)
+
+
 def load_datasets(spec: Spec, spec_path: str | None) -> dict[str, Any]:
     """Every spec dataset, loaded, verified and split; a ``SpecError`` at the dataset's line otherwise."""
     from carpentry_kit.data.datasets import DatasetError, load_dataset

@@ -7,9 +7,10 @@ result is judged VALID or INVALID with reasons ("Result is: VALID"), written to 
 provenance and an MLLOG file, and returned as a ``RunResult``.
 
 A run that raises inside the workload is recorded with status ``failed`` and its error (and returned, INVALID);
-Ctrl-C is recorded as ``interrupted`` and re-raised as ``RunInterrupted`` (a ``KeyboardInterrupt`` carrying
-the partial ``RunResult``). A process killed outright is recorded as ``interrupted`` by the store's next
-reader or writer (``ResultStore.begin``).
+so is one whose metrics come out NaN or infinite (a diverged training). Ctrl-C or SIGTERM is recorded as
+``interrupted`` and re-raised as ``RunInterrupted`` (a ``KeyboardInterrupt`` carrying the partial
+``RunResult``). A process killed outright is recorded as ``interrupted`` by the store's next reader or writer
+(``ResultStore.begin``).
 """
 
 from __future__ import annotations
@@ -25,9 +26,15 @@ from typing import TYPE_CHECKING, Any
 from carpentry_kit.measure.harness import Harness, Measurement, QualityTarget
 from carpentry_kit.measure.loadgen import LoadGenEngine, harness_floor, uses_loadgen
 from carpentry_kit.measure.memory import PeakMemory
-from carpentry_kit.measure.metrics import build_metrics, energy_summary, unproducible_after_setup
-from carpentry_kit.measure.preflight import check_infrastructure, load_datasets, raise_problems
+from carpentry_kit.measure.metrics import (
+    build_metrics,
+    energy_summary,
+    non_finite_error,
+    unproducible_after_setup,
+)
+from carpentry_kit.measure.preflight import check_infrastructure, check_memory, load_datasets, raise_problems
 from carpentry_kit.measure.protocols import TimedWorkload, WindowMeter
+from carpentry_kit.measure.signals import interrupt_reason, terminate_as_interrupt
 from carpentry_kit.measure.validity import judge
 from carpentry_kit.results.frame import records_frame
 from carpentry_kit.results.mllog import RunLog
@@ -63,6 +70,7 @@ def run(
     _check_carbon_country()
     record = new_record(spec, spec_path, overrides, device)
     store = ResultStore(out if out is not None else spec.results.dir)
+    store.prepare()  # a read-only --out, or a file in its place: refused before anything runs
     return _Run(spec, spec_path, record, store, workload_class, energy, progress).execute()
 
 
@@ -140,19 +148,20 @@ class _Run:
     def execute(self) -> RunResult:
         from carpentry_kit.errors import SpecError
 
-        with self.memory, _torch_threads(self.spec.infrastructure.threads):
+        with self.memory, _torch_threads(self.spec.infrastructure.threads), terminate_as_interrupt():
             workload = self._build_workload()
+            check_memory(self.spec, workload)
             meter = _make_meter(self.energy, self.record.device)
             self.log = RunLog(self.store, self.record, organisation=self.spec.benchmark.contact.name)
             self.store.begin(self.record)
             try:
                 self._measure(workload, meter)
-            except KeyboardInterrupt:
-                raise RunInterrupted(
-                    self._finish("interrupted", "interrupted by the user (Ctrl-C)")
-                ) from None
+            except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (measure/signals.py)
+                raise RunInterrupted(self._finish("interrupted", interrupt_reason(interrupt))) from None
             except SpecError:  # a metric the workload cannot produce, found after setup: bad input,
-                self.store.abandon(self.record)  # so nothing is recorded (no phantom interrupted run)
+                self.store.discard_note(
+                    self.record.run_id
+                )  # so nothing is recorded (no phantom interrupted run)
                 raise
             except Exception as error:  # the workload's own failure: recorded, reported, not raised
                 return self._finish("failed", _describe_error(error))
@@ -205,6 +214,9 @@ class _Run:
 
     def _finish(self, status: str, error: str | None) -> RunResult:
         record, measurement = self.record, self.harness.measurement if self.harness else None
+        diverged = non_finite_error(self.spec, measurement, self.work) if measurement else None
+        if diverged and status == "completed":  # NaN or infinity in a metric: not a result
+            status, error = "failed", diverged
         record.status, record.error, record.finished_at = status, error, utc_now()
         record.peak_memory_mib = self.memory.peak_mib()
         if measurement is not None:

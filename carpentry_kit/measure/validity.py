@@ -77,7 +77,7 @@ def _quality_reasons(spec: Spec, record: RunRecord, m: Measurement) -> list[str]
 def _constraint_reasons(spec: Spec, record: RunRecord) -> list[str]:
     limits, energy, reasons = spec.constraints, record.energy or {}, []
     kind = "measured" if energy.get("measured") else "estimated"
-    if limits.energy_budget_j is not None and energy.get("total_j", 0) > limits.energy_budget_j:
+    if limits.energy_budget_j is not None and (energy.get("total_j") or 0) > limits.energy_budget_j:
         reasons.append(
             f"{kind} energy {energy['total_j']:.3g} J is over the budget of {limits.energy_budget_j:g} J"
         )

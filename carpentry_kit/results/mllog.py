@@ -108,9 +108,9 @@ class MLLogger:
     def close(self) -> None:
         """Flush and close the file. Safe to call twice."""
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            file, self._file = self._file, None
+            if file is not None:
+                file.close()  # an error flushing it (a full disk) is raised once; the file is closed anyway
 
     def __enter__(self) -> MLLogger:
         return self
@@ -177,14 +177,14 @@ class RunLog:
         status = "success" if record.validity == "VALID" else "aborted"
         if self.logger.is_open("run_start"):  # a run that failed in setup never started measuring
             self.safely(self.logger.end, "run_stop", status=status, validity=record.validity)
-        self.logger.close()
+        self.safely(self.logger.close)
 
     def safely(self, call: Any, *args: Any, **metadata: Any) -> None:
         import warnings
 
         try:
             call(*args, **metadata)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OSError) as error:  # OSError: a full disk, a read-only directory
             warnings.warn(f"MLLOG: {error}", stacklevel=2)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,18 +88,30 @@ class RunRecord:
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
         """A record from its dict, upgraded to the current version; raises ``ValueError`` if unreadable."""
         upgraded = upgrade_record(data)
-        try:
-            return cls(**upgraded)
-        except TypeError as error:
-            raise ValueError(f"not a run record: {error}") from None
+        missing = [f.name for f in fields(cls) if f.name not in upgraded and _required(f)]
+        unknown = sorted(set(upgraded) - set(_FIELD_NAMES))
+        if missing or unknown:
+            what = f"missing {', '.join(missing)}" if missing else f"unknown field {', '.join(unknown)}"
+            raise ValueError(f"not a run record: {what}")
+        record = cls(**upgraded)
+        check_types(record)
+        return record
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(RunRecord))
 
 
-def new_record(spec: Spec, spec_path: str | None, overrides: dict[str, Any], device: str) -> RunRecord:
+def new_record(
+    spec: Spec,
+    spec_path: str | None,
+    overrides: dict[str, Any],
+    device: str,
+    system: dict[str, Any] | None = None,
+    software: dict[str, Any] | None = None,
+) -> RunRecord:
     """A fresh record for a run of ``spec`` (as overridden) on ``device``, with its provenance: the
-    canonical spec and its hash, the system description and the software versions."""
+    canonical spec and its hash, the system description and the software versions (described now unless
+    the caller has them already, as a sweep does once for all its points)."""
     from carpentry_kit.spec.model import canonical_spec, spec_hash
     from carpentry_kit.system import describe_system, software_versions
 
@@ -111,9 +123,80 @@ def new_record(spec: Spec, spec_path: str | None, overrides: dict[str, Any], dev
         overrides=dict(overrides),
         scenario=spec.protocol.scenario,
         device=device,
-        system=describe_system(),
-        software=software_versions(),
+        system=system if system is not None else describe_system(),
+        software=software if software is not None else software_versions(),
     )
+
+
+def _required(item: Any) -> bool:
+    return item.default is MISSING and item.default_factory is MISSING
+
+
+_NUMBER = (int, float)
+# field -> the types its value may have (None: the field may be null)
+_FIELD_TYPES: dict[str, tuple[type | None, ...]] = {
+    **dict.fromkeys(("benchmark", "spec_hash", "scenario", "device", "status", "validity"), (str,)),
+    **dict.fromkeys(("run_id", "started_at"), (str,)),
+    **dict.fromkeys(("spec_path", "error", "finished_at"), (str, None)),
+    **dict.fromkeys(("spec", "overrides", "metrics", "system", "software"), (dict,)),
+    "energy": (dict, None),
+    "reasons": (list,),
+    "peak_memory_mib": (*_NUMBER, None),
+    "loadgen": (dict, None),
+}
+
+
+_STATS_NUMBERS = {
+    "n",
+    "median",
+    "mean",
+    "stdev",
+    "iqr",
+    "mad",
+    "min",
+    "max",
+    "p50",
+    "p90",
+    "p99",
+    "ci_low",
+    "ci_high",
+}
+_ENERGY_NUMBERS = {"total_j", "duration_s", "avg_power_w", "per_sample_j", "per_repeat_j", "carbon_kg"}
+
+
+def check_types(record: RunRecord) -> None:
+    """Raise ``ValueError`` naming the first field whose value has the wrong type for a record."""
+    for name, allowed in _FIELD_TYPES.items():
+        _check_type(name, getattr(record, name), allowed)
+    for name, metric in record.metrics.items():
+        where = f"metrics.{name}"
+        _check_type(where, metric, (dict,))
+        _check_type(f"{where}.value", metric.get("value"), (*_NUMBER, None))
+        _check_type(f"{where}.stats", metric.get("stats"), (dict, None))
+        samples = metric.get("samples", [])
+        _check_type(f"{where}.samples", samples, (list,))
+        if any(isinstance(s, bool) or not isinstance(s, _NUMBER) for s in samples):
+            raise ValueError(f"{where}.samples holds a value that is not a number")
+        stats = metric.get("stats") or {}
+        for key in _STATS_NUMBERS & set(stats):  # only the keys readers compute with: others may be added
+            _check_type(f"{where}.stats.{key}", stats[key], (*_NUMBER, None))
+        if "unstable" in stats:
+            _check_type(f"{where}.stats.unstable", stats["unstable"], (bool,))
+    energy = record.energy or {}
+    for key in _ENERGY_NUMBERS & set(energy):
+        _check_type(f"energy.{key}", energy[key], (*_NUMBER, None))
+    for key, allowed in (("method", (str,)), ("measured", (bool,))):
+        if key in energy:
+            _check_type(f"energy.{key}", energy[key], allowed)
+
+
+def _check_type(where: str, value: Any, allowed: tuple[type | None, ...]) -> None:
+    if value is None and None in allowed:
+        return
+    types = tuple(kind for kind in allowed if kind is not None)
+    if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+        names = " or ".join("null" if kind is None else kind.__name__ for kind in allowed)
+        raise ValueError(f"{where} is {type(value).__name__}, expected {names}")
 
 
 def upgrade_record(data: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,11 @@ def _ci_text(stats: dict[str, Any]) -> str:
     return f"[{_number(stats.get('ci_low'))}, {_number(stats.get('ci_high'))}] {label}"
 
 
+def _figure(value: Any, spec: str) -> str:
+    """A number formatted with ``spec``; ``-`` when there is none (e.g. a reading that was not finite)."""
+    return format(value, spec) if isinstance(value, (int, float)) else "-"
+
+
 def energy_lines(record: dict[str, Any]) -> list[str]:
     """How much energy, over how long, by which method, measured or ESTIMATED; how; and the carbon estimate."""
     energy = record.get("energy")
@@ -57,10 +62,8 @@ def energy_lines(record: dict[str, Any]) -> list[str]:
     kind = "measured" if energy.get("measured") else "ESTIMATED"
     power = energy.get("avg_power_w")
     power_text = f", {power:.3g} W average" if power is not None else ""
-    lines = [
-        f"energy: {energy['total_j']:.4g} J over {energy['duration_s']:.3g} s timed{power_text}"
-        f" — {kind}, method {energy['method']}"
-    ]
+    total, duration = _figure(energy.get("total_j"), ".4g"), _figure(energy.get("duration_s"), ".3g")
+    lines = [f"energy: {total} J over {duration} s timed{power_text} — {kind}, method {energy.get('method')}"]
     if energy.get("notes"):
         lines.append(f"  how: {energy['notes']}")
     if energy.get("carbon_kg") is not None:

@@ -119,6 +119,8 @@ def _translate_simple(kind: str, name: str, value: Any, ctx: dict[str, Any], raw
     if kind in _BOUNDS:
         key, words = _BOUNDS[kind]
         return f"must be {words} {ctx[key]}, got {_shown(value)}", f"use a value {words} {ctx[key]}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {_shown(value)}", "write an ordinary number (no .nan or .inf)"
     if kind == "string_too_short":
         return "must not be empty", "write a value"
     if kind == "too_short":

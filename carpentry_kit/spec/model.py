@@ -43,9 +43,10 @@ class FieldError(ValueError):
 
 
 class _Section(BaseModel):
-    """Base of every section: unknown keys are errors, values are checked on assignment."""
+    """Base of every section: unknown keys are errors, numbers are finite (no ``.nan``/``.inf``), values
+    are checked on assignment."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class Contact(_Section):
@@ -198,6 +199,9 @@ class Dataset(_Section):
     name: str = Field(..., pattern=NAME_PATTERN)
     source: str = Field(..., description="builtin:<name>, a path relative to the spec, or an http(s) URL.")
     sha256: str | None = Field(None, description="Checksum; required for paths and URLs.")
+    size_bytes: int | None = Field(
+        None, ge=1, description="The file's size in bytes (optional): a download stops at anything else."
+    )
     splits: dict[str, float] = Field(
         default_factory=lambda: {"train": 0.8, "test": 0.2},
         description="Split name -> fraction of the data; fractions add up to 1.",

@@ -29,6 +29,8 @@ class Mark:
 
 
 MAX_VALUES = 20_000  # far above any real spec; stops "billion laughs" alias bombs
+MAX_DEPTH = 64  # a spec nests about five levels; deeper input would exhaust Python's recursion
+MAX_BYTES = 1 << 20  # a spec is a few kilobytes; data belongs in a dataset file, not in the spec
 
 
 class _TooManyValues(Exception):
@@ -40,7 +42,24 @@ class _TooManyValues(Exception):
 
 
 class LineLoader(yaml.SafeLoader):
-    """The safe loader; nodes are composed here and turned into data by ``NodeReader``."""
+    """The safe loader; nodes are composed here and turned into data by ``NodeReader``.
+
+    Composing deeper than ``MAX_DEPTH`` is a ``ComposerError`` (a ``YAMLError``), not a ``RecursionError``.
+    """
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 class NodeReader:
@@ -155,6 +174,9 @@ def _read_yaml(text: str, file: str) -> Document:
     if not text.strip() or all(line.lstrip().startswith("#") for line in text.splitlines() if line.strip()):
         problem = Problem(file, 1, 1, "", "the file is empty", "start from `carpentry new -o FILE`")
         return Document(file, None, None, [problem])
+    too_big = _shape_problem(text, file)
+    if too_big is not None:  # refused before composing: that is where size costs time and memory
+        return Document(file, None, None, [too_big])
     loader = LineLoader(text)
     try:
         node = loader.get_single_node()
@@ -180,6 +202,47 @@ def _read_yaml(text: str, file: str) -> Document:
     return Document(file, data, reader, list(reader.problems))
 
 
+def _shape_problem(text: str, file: str) -> Problem | None:
+    """A problem when the text is too big, nests too deep or holds too many values to be a spec.
+
+    Scans the parser's events (libyaml's when installed; no node tree is built) and stops at the first
+    limit, so a huge or hostile document is refused fast, in little memory. A syntax error is left to the
+    full read, which reports it with its position.
+    """
+    size = len(text.encode("utf-8"))
+    if size > MAX_BYTES:
+        return _size_problem(file, size)
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    depth = values = 0
+    try:
+        for event in yaml.parse(text, Loader=loader_class):
+            if isinstance(event, (yaml.ScalarEvent, yaml.CollectionStartEvent, yaml.AliasEvent)):
+                values += 1
+            depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
+            if depth > MAX_DEPTH or values > MAX_VALUES:
+                return _limit_problem(file, event, depth > MAX_DEPTH)
+    except yaml.YAMLError:
+        return None
+    return None
+
+
+def _size_problem(file: str, size: int) -> Problem:
+    message = f"the file is {size / 2**20:,.1f} MiB, more than the {MAX_BYTES / 2**20:g} MiB a spec may be"
+    return Problem(file, None, None, "", message, "keep data in a dataset file and name it under `datasets:`")
+
+
+def _limit_problem(file: str, event: yaml.Event, too_deep: bool) -> Problem:
+    mark = event.start_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+    if too_deep:
+        message = f"the document nests more than {MAX_DEPTH} levels deep"
+        hint = "a spec nests a few levels: check the indentation and that every [ and { is closed"
+    else:
+        message = f"the document holds more than {MAX_VALUES:,} values"
+        hint = "keep data in a dataset file and name it under `datasets:`"
+    return Problem(file, line, column, "", message, hint)
+
+
 def _syntax_problem(error: yaml.MarkedYAMLError, file: str) -> Problem:
     mark = error.problem_mark or error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
@@ -200,6 +263,9 @@ def read_source(path_or_text: str | Path) -> Document:
     path = Path(path_or_text)
     file = str(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:  # refused unread
+            return Document(file, None, None, [_size_problem(file, size)])
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         hint = "check the path, or write a starter spec with `carpentry new -o FILE`"

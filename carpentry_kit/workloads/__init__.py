@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import importlib
+import math
 import warnings
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -110,6 +111,14 @@ class Workload(abc.ABC):
     def work_per_sample(self) -> dict[str, float]:
         """Work done per sample, e.g. ``{"flop": 2 * n**3}``, from which the runner derives GFLOP/s."""
         return {}
+
+    def memory_bytes(self) -> int | None:
+        """About how many bytes of host memory ``setup`` and a repeat need at their peak; None: unknown.
+
+        Checked before ``setup`` against ``constraints.peak_memory_mib`` and the memory available, so a
+        size that cannot fit is refused with one line instead of being killed by the OOM killer.
+        """
+        return None
 
     def max_steps(self) -> int | None:
         """time-to-quality gives up after this many steps (e.g. ``max_epochs``); None: no limit."""
@@ -256,6 +265,8 @@ def _value_problem(cls: type[Workload], key: str, value: Any) -> str | None:
     default = cls.defaults[key]
     if not _same_kind(value, default):
         return f"{value!r} is {type(value).__name__}, expected {type(default).__name__} (like {default!r})"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r} is not a finite number — write an ordinary number (like {default!r})"
     allowed = cls.choices.get(key)
     if allowed is not None and value not in allowed:
         return f"{value!r} is not allowed — choose one of: {', '.join(map(str, allowed))}"

@@ -53,5 +53,15 @@ class MatMul(Workload):
         )
         return {"rel_error": float(error)}
 
+    def memory_bytes(self) -> int | None:
+        """Host memory at the peak, in ``evaluate``: the two float64 references, the three matrices in
+        ``dtype`` (on the CPU a float64 ``.to()`` keeps the references, so only the product is new), and the
+        float64 exact product, product copy and difference. Measured within 10% for float32 at size 3000."""
+        if not self.device.startswith("cpu"):
+            return None  # the matrices live on the accelerator; host memory is not the limit there
+        element = {"float32": 4, "float64": 8, "bfloat16": 2}[self.params["dtype"]]
+        copies = 1 if self.params["dtype"] == "float64" else 3
+        return (2 * 8 + copies * element + 3 * 8) * self.params["size"] ** 2
+
     def work_per_sample(self) -> dict[str, float]:
         return {"flop": 2.0 * self.params["size"] ** 3}

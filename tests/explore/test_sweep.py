@@ -67,11 +67,11 @@ def test_rerunning_a_sweep_skips_completed_points(swept, spec_path):
 
 
 def test_a_failing_point_is_recorded_and_the_sweep_goes_on(spec_path, tmp_path):
-    # a 10^6 x 10^6 float64 matrix (8 TB) passes the spec but cannot be allocated when the run sets up
+    # a 10^6 x 10^6 float64 matrix (8 TB) passes the spec; the memory check refuses it before setup
     result = _sweep(spec_path, tmp_path, [16, 10**6, 32])
     assert [r["status"] for r in result.records] == ["completed", "failed", "completed"]
     failed = result.failed[0]
-    assert "allocate" in failed["error"] and failed["validity"] == "INVALID"
+    assert "task.params need about" in failed["error"] and failed["validity"] == "INVALID"
     assert [r["status"] for r in ResultStore(tmp_path).records()] == ["completed", "failed", "completed"]
     retried = _sweep(spec_path, tmp_path, [16, 10**6, 32])  # failed points are tried again, done ones not
     assert (len(retried.skipped), len(retried.failed)) == (2, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import socket
@@ -266,3 +267,151 @@ def test_download_connection_refused(tmp_path):
     ) as caught:
         load_dataset(remote(f"http://127.0.0.1:{port}/data.npz", ZERO_SHA), tmp_path, tmp_path / "cache", 0)
     assert "\n" not in str(caught.value)
+
+
+# ---------------------------------------------------------------- hostile servers: bounded downloads
+
+
+class _HostileHandler(http.server.BaseHTTPRequestHandler):
+    """Answers the way a broken or hostile server would: forever, a byte at a time, or by redirecting."""
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up: the point
+            getattr(self, "_" + self.path.strip("/").split(".")[0].replace("-", "_"))()
+
+    def _endless(self):
+        self.send_response(200)
+        self.end_headers()
+        while True:
+            self.wfile.write(b"\0" * 65536)
+
+    def _drip(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "1000000")
+        self.end_headers()
+        while True:
+            self.wfile.write(b"x")
+            self.wfile.flush()
+            threading.Event().wait(0.05)
+
+    def _slow_headers(self):
+        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        while True:
+            self.wfile.write(b"X-Drip: 1\r\n")
+            self.wfile.flush()
+            threading.Event().wait(0.05)
+
+    def _huge(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(10**12))
+        self.end_headers()
+
+    def _to_ftp(self):
+        self.send_response(302)
+        self.send_header("Location", "ftp://127.0.0.1/data.npz")
+        self.end_headers()
+
+    def _to_file(self):
+        self.send_response(301)
+        self.send_header("Location", "file:///etc/passwd")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hostile():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HostileHandler)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    yield lambda name: f"http://127.0.0.1:{httpd.server_address[1]}/{name}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def tight_limits(monkeypatch):
+    monkeypatch.setenv("CARPENTRY_DOWNLOAD_LIMIT_GB", str(1 / 1024))  # 1 MiB
+    monkeypatch.setenv("CARPENTRY_DOWNLOAD_TIMEOUT_S", "1.5")
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        (
+            "endless.npz",
+            r"the download passed the limit of 1 MiB and was stopped — raise CARPENTRY_DOWNLOAD_LIMIT_GB",
+        ),
+        ("huge.npz", r"the server announces 1,000,000,000,000 bytes, more than the download limit of 1 MiB"),
+        (
+            "drip.npz",
+            r"the download took longer than 1.5 s and was stopped — raise CARPENTRY_DOWNLOAD_TIMEOUT_S",
+        ),
+        ("slow-headers.npz", r"the download took longer than 1.5 s and was stopped"),
+        (
+            "to-ftp.npz",
+            r"refused to download ftp://127.0.0.1/data.npz \(a redirect from http://.*only http and https",
+        ),
+        ("to-file.npz", r"refused to download file:///etc/passwd \(a redirect from .*only http and https"),
+    ],
+)
+def test_a_hostile_download_stops_with_one_line_and_leaves_nothing(
+    hostile, tight_limits, tmp_path, name, problem
+):
+    import time
+
+    cache = tmp_path / "cache"
+    started = time.monotonic()
+    with pytest.raises(DatasetError, match=r"datasets\.remote\.source: " + problem) as caught:
+        load_dataset(remote(hostile(name), ZERO_SHA), tmp_path, cache, 0)
+    assert time.monotonic() - started < 15  # the 1.5 s total limit holds (the socket timeout is 30 s)
+    assert "\n" not in str(caught.value)
+    assert list(cache.iterdir()) == []  # no partial file left behind
+
+
+def test_the_spec_size_bounds_a_download_exactly(server, npz_file, tmp_path):
+    right = npz_file.stat().st_size
+    ds = Dataset(name="remote", source=server.url("data.npz"), sha256=sha256(npz_file), size_bytes=right - 1)
+    with pytest.raises(
+        DatasetError, match=f"announces {right:,} bytes, the spec's size_bytes says {right - 1:,}"
+    ):
+        load_dataset(ds, tmp_path, tmp_path / "cache", 0)
+    exact = ds.model_copy(update={"size_bytes": right})
+    assert load_dataset(exact, tmp_path, tmp_path / "cache", 0).meta["sha256"] == sha256(npz_file)
+
+
+def test_partial_downloads_of_killed_processes_are_removed_on_the_next_start(server, npz_file, tmp_path):
+    import subprocess
+    import sys
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    stale = cache / f".download-{dead.stdout.strip()}-abc.part"  # what kill -9 mid-download leaves
+    stale.write_bytes(b"partial")
+    alive = cache / ".download-1-def.part"  # pid 1 runs: another download in progress is left alone
+    alive.write_bytes(b"partial")
+    load_dataset(remote(server.url("data.npz"), sha256(npz_file)), tmp_path, cache, 0)
+    assert not stale.exists() and alive.exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "nan", "inf"])
+def test_bad_download_limits_are_one_line_errors(server, npz_file, tmp_path, monkeypatch, value):
+    monkeypatch.setenv("CARPENTRY_DOWNLOAD_TIMEOUT_S", value)
+    with pytest.raises(
+        DatasetError, match=f"CARPENTRY_DOWNLOAD_TIMEOUT_S='{value}' is not a positive, finite"
+    ):
+        load_dataset(remote(server.url("data.npz"), sha256(npz_file)), tmp_path, tmp_path / "cache", 0)
+
+
+def test_an_unwritable_cache_is_a_one_line_error(server, npz_file, tmp_path):
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("not a directory")
+    for cache in (in_the_way, in_the_way / "cache"):
+        with pytest.raises(
+            DatasetError, match=r"cannot write the download cache .* set CARPENTRY_CACHE"
+        ) as caught:
+            load_dataset(remote(server.url("data.npz"), sha256(npz_file)), tmp_path, cache, 0)
+        assert "\n" not in str(caught.value)

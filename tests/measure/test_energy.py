@@ -123,10 +123,12 @@ def test_bad_idle_power_variable(monkeypatch: pytest.MonkeyPatch, value: str) ->
         EstimateMeter()
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-5"])
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "nan", "inf", "-inf"])
 def test_bad_rated_power_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv(TDP_ENV_VAR, value)
-    with pytest.raises(EnergyError, match=f"{TDP_ENV_VAR}='{value}' is not a positive number of watts"):
+    with pytest.raises(
+        EnergyError, match=f"{TDP_ENV_VAR}='{value}' is not a positive, finite number of watts"
+    ):
         EstimateMeter()
 
 

@@ -75,16 +75,44 @@ def test_truncated_last_line_is_skipped_with_a_warning_and_cut_on_next_append(tm
     assert values == pytest.approx([1.0, 3.0])
 
 
-def test_corrupt_line_is_a_one_line_error_with_file_and_line(tmp_path):
-    from carpentry_kit.errors import UsageError
+BAD_LINES = {
+    "not JSON": b"{not json}\n",
+    "not UTF-8": b'{"benchmark": "\xff\xfe"}\n',
+    "not an object": b"[1, 2]\n",
+    "NaN": make_record(7.0).to_json_line().replace('"value": 7.0', '"value": NaN', 1).encode(),
+    "wrong type": make_record(7.0).to_json_line().replace('"metrics": {', '"metrics": {"x": 3, ', 1).encode(),
+    "samples of text": make_record(7.0)
+    .to_json_line()
+    .replace('"samples": [', '"samples": ["a", ', 1)
+    .encode(),
+    "nested deep": b"[" * 100000 + b"]" * 100000 + b"\n",
+    "stats of text": make_record(7.0)
+    .to_json_line()
+    .replace('"median": ', '"median": "x", "m": ', 1)
+    .encode(),
+    "energy of text": make_record(7.0)
+    .to_json_line()
+    .replace('"total_j": 2.0', '"total_j": "2 J"', 1)
+    .encode(),
+    "missing fields": b'{"record_version": 1, "benchmark": "x"}\n',
+}
 
+
+@pytest.mark.parametrize("kind", list(BAD_LINES))
+def test_a_corrupt_line_is_skipped_with_a_one_line_warning_naming_file_and_line(tmp_path, kind):
     store = ResultStore(tmp_path)
     store.append(make_record(1.0))
-    with open(store.path, "a") as handle:
-        handle.write("{not json}\n")
-    with pytest.raises(UsageError, match=r"runs.jsonl:2: corrupt record .* remove or fix that line") as error:
-        store.records()
-    assert "\n" not in str(error.value)
+    with open(store.path, "ab") as handle:
+        handle.write(BAD_LINES[kind])
+    store.append(make_record(3.0))
+    with pytest.warns(
+        UserWarning, match=r"runs.jsonl:2: skipped a corrupt record .* remove or fix that line"
+    ) as seen:
+        values = [r["metrics"]["latency_s"]["value"] for r in store.records()]
+    assert values == pytest.approx([1.0, 3.0])  # the lines around it are all read
+    assert all("\n" not in str(warning.message) for warning in seen)
+    with pytest.warns(UserWarning, match="runs.jsonl:2: skipped a corrupt record"):
+        assert len(load_results(tmp_path)) == 2
 
 
 def test_missing_directory_is_a_usage_error(tmp_path):
