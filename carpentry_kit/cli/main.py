@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("carpentry_kit.cli.explore_commands", "run a spec over a grid of overrides (locally or on Dask)"),
     "compare": ("carpentry_kit.cli.explore_commands", "compare stored results against a baseline, with CIs"),
     "report": ("carpentry_kit.cli.explore_commands", "write a self-contained HTML report of a results directory"),
+    "calibrate": ("carpentry_kit.cli.predict_commands", "measure this machine, write its hardware profile"),
+    "predict": ("carpentry_kit.cli.predict_commands", "predict time and energy on hardware you do not have"),
     "doctor": ("carpentry_kit.teaching.doctor", "check this machine is ready for the workshop"),
     "grade": ("carpentry_kit.teaching.grading", "autograde nbgrader submissions, each one isolated"),
 }
