@@ -39,7 +39,7 @@ class Profile:
     memory_bandwidth_b_s: Figure
     power_max_w: Figure
     power_idle_w: Figure
-    overhead_s: Figure
+    overhead_s: Figure  # value: (low, typical, high) seconds a framework call
     compute_efficiency: Figure  # value: (low, typical, high) fraction of peak
     memory_efficiency: Figure
     cores: Figure | None = None
@@ -47,6 +47,7 @@ class Profile:
     single_thread_flop_s: dict[str, Figure] = field(default_factory=dict)  # calibrated profiles only
     single_thread_bandwidth_b_s: Figure | None = None
     power_loaded_1_thread_w: Figure | None = None  # calibrated profiles only
+    overhead_in_loop_s: dict[str, Figure] = field(default_factory=dict)  # calibrated: training, query
     measured: bool = False  # True for a calibration of a real machine
     path: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
@@ -96,6 +97,15 @@ class Profile:
             else "; no idle power published"
         )
         return (idle if idle is not None else rated) * share, rated * share, how + note
+
+    def call_overhead(self, loop: str = "") -> tuple[float, float, float]:
+        """(low, typical, high) seconds a framework call costs; inside a Python loop of small operations
+        (``loop``: training, query) the calibrated cost of such a call is the typical one, where measured."""
+        low, typical, high = self.overhead_s.value
+        figure = self.overhead_in_loop_s.get(loop)
+        if figure is not None:
+            return min(low, figure.value), figure.value, max(high, figure.value)
+        return low, typical, high
 
     def thread_share(self, threads: int) -> tuple[float, str]:
         """The fraction of a CPU's cores ``threads`` threads use (1 for a GPU), with a note saying so."""
@@ -164,7 +174,7 @@ def profile_from_dict(data: dict[str, Any], where: str = "<profile>") -> Profile
         memory_bandwidth_b_s=reader.figure("memory_bandwidth_b_s"),
         power_max_w=reader.figure("power_w.max", allow_null=True),
         power_idle_w=reader.figure("power_w.idle", allow_null=True),
-        overhead_s=reader.figure("overhead_s"),
+        overhead_s=reader.seconds_range("overhead_s"),
         compute_efficiency=reader.fraction_range("efficiency.compute"),
         memory_efficiency=reader.fraction_range("efficiency.memory"),
         cores=reader.figure("cores") if "cores" in data else None,
@@ -180,6 +190,7 @@ def profile_from_dict(data: dict[str, Any], where: str = "<profile>") -> Profile
             if "loaded_1_thread" in (data.get("power_w") or {})
             else None
         ),
+        overhead_in_loop_s=reader.figures("overhead_in_loop_s") if "overhead_in_loop_s" in data else {},
         measured=bool(data.get("measured", False)),
         path=where,
         raw=data,
@@ -219,6 +230,17 @@ class _Reader:
         if not isinstance(raw, dict) or not raw:
             self.fail(dotted, "must map each dtype to {value, source}")
         return {str(key): self.figure(f"{dotted}.{key}", allow_null) for key in raw}
+
+    def seconds_range(self, dotted: str) -> Figure:
+        """``{value: TYPICAL, range: [LOW, HIGH], source}`` (range optional) as a (low, typical, high) figure."""
+        figure = self.figure(dotted)
+        raw = self.get(dotted).get("range", [figure.value, figure.value])
+        bounds = [_number(v) for v in raw] if isinstance(raw, list) else []
+        if len(bounds) != 2 or not all(isinstance(v, (int, float)) for v in bounds):
+            self.fail(f"{dotted}.range", "must be [LOW, HIGH] around the value")
+        if not 0 < bounds[0] <= figure.value <= bounds[1]:
+            self.fail(f"{dotted}.range", f"{raw!r} must satisfy 0 < LOW <= value <= HIGH")
+        return Figure((float(bounds[0]), figure.value, float(bounds[1])), figure.source)
 
     def fraction_range(self, dotted: str) -> Figure:
         raw = self.get(dotted)

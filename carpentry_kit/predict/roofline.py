@@ -5,7 +5,7 @@ rate ``P``, bandwidth ``W`` and per-call overhead ``o``, with achieved-versus-pe
 ``[e_low, e_high]`` (and a typical value between them, for the headline):
 
     roofline time  = max(F / (P e), B / (W e_m))     compute- or memory-bound, whichever is slower
-    overhead time  = N o                              the floor no kernel can go below
+    overhead time  = N o                              the floor no kernel can go below (o: a range too)
     time           = roofline + overhead  (CPU: calls run one after another)
                      max(roofline, overhead) .. roofline + overhead  (GPU: launches overlap the kernels)
 
@@ -29,6 +29,7 @@ class Work:
     bytes: float
     calls: int
     dtype: str = "float32"
+    loop: str = ""  # "training" | "query": a network's many small operations driven from Python; "": a kernel
 
     @property
     def intensity(self) -> float:
@@ -45,7 +46,7 @@ class TimeEstimate:
     high_s: float
     compute_s: tuple[float, float, float]  # (low, typical, high)
     memory_s: tuple[float, float, float]
-    overhead_s: float
+    overhead_s: tuple[float, float, float]
     peak_flop_s: float
     bandwidth_b_s: float
     intensity: float
@@ -61,10 +62,10 @@ def estimate_time(work: Work, profile: Profile, threads: int = 1) -> TimeEstimat
     bandwidth, bandwidth_source = profile.bandwidth(threads)
     compute = tuple(work.flop / (peak * e) for e in reversed(profile.compute_efficiency.value))
     memory = tuple(work.bytes / (bandwidth * e) for e in reversed(profile.memory_efficiency.value))
-    overhead = work.calls * float(profile.overhead_s.value)
+    overhead = tuple(work.calls * seconds for seconds in profile.call_overhead(work.loop))
     roof = [max(c, m) for c, m in zip(compute, memory, strict=True)]
-    low = max(roof[0], overhead) if profile.kind == "gpu" else roof[0] + overhead
-    typical, high = roof[1] + overhead, roof[2] + overhead
+    low = max(roof[0], overhead[0]) if profile.kind == "gpu" else roof[0] + overhead[0]
+    typical, high = roof[1] + overhead[1], roof[2] + overhead[2]
     ridge = peak / bandwidth
     bound, why = _bound(work, compute, memory, overhead, peak, bandwidth, ridge, profile)
     sources = {
@@ -93,7 +94,7 @@ def estimate_time(work: Work, profile: Profile, threads: int = 1) -> TimeEstimat
 
 def _bound(work, compute, memory, overhead, peak, bandwidth, ridge, profile) -> tuple[str, str]:
     """Which part dominates (at the typical efficiencies), and a sentence saying why."""
-    mid = {"compute": compute[1], "memory": memory[1], "overhead": overhead}
+    mid = {"compute": compute[1], "memory": memory[1], "overhead": overhead[1]}
     bound = max(mid, key=mid.get)
     side = "above" if work.intensity >= ridge else "below"
     roof = (
@@ -102,8 +103,8 @@ def _bound(work, compute, memory, overhead, peak, bandwidth, ridge, profile) -> 
     )
     if bound == "overhead":
         return bound, (
-            f"overhead-bound: {work.calls} framework calls x {quantity(float(profile.overhead_s.value), 's')} ="
-            f" {quantity(overhead, 's')}, more than the roofline's {quantity(max(mid['compute'], mid['memory']), 's')}"
+            f"overhead-bound: {work.calls} framework calls x {quantity(overhead[1] / work.calls, 's')} ="
+            f" {quantity(overhead[1], 's')}, more than the roofline's {quantity(max(mid['compute'], mid['memory']), 's')}"
             f" ({roof})"
         )
     return bound, f"{bound}-bound: {roof}"
