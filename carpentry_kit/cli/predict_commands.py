@@ -59,7 +59,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     else:
         print(yaml.safe_dump(profile, sort_keys=False, width=110), end="")
     if not profile["calibration"]["power_measured"]:
-        print("no measured power: the power figures are the estimate method's rated power", file=sys.stderr)
+        print(f"no measured power: {profile['calibration']['power_note']}", file=sys.stderr)
     return 0
 
 

@@ -3,15 +3,18 @@
 The figures are what the roofline model needs, measured rather than read from a data sheet:
 
 * **compute**: a matmul ladder (square sizes 64 ... 1024) per dtype (float32, float64) with torch, on one
-  thread (and sizes from 256 on all threads); the best rate is the achieved peak, the spread of the larger sizes the efficiency range;
+  thread (and sizes from 256 on all threads); the best rate is the achieved peak, the spread of the
+  one-thread sizes from 256 the efficiency range;
 * **memory bandwidth**: streaming kernels over arrays well beyond the last-level cache — numpy copy and
   torch triad (``a = b + s c``), one thread and all — counting the bytes each kernel must move;
-* **overhead floor**: the time of one tiny torch operation (what every framework call costs at least);
-* **power**: idle and loaded power where a measuring meter (RAPL, NVML) exists; otherwise the rated power
-  the estimate method uses, and the profile says plainly that no power was measured.
+* **overhead floor**: the time of one bare tiny torch operation, and of an operation inside a tiny MLP's
+  training step and inference query (what each call costs in a Python loop of small operations);
+* **power**: idle and loaded power from the energy meter a run would use here; where it measures (RAPL,
+  NVML) these are measurements, otherwise its estimate, and the profile says plainly that no power was
+  measured.
 
 Each figure is the best of a few timed repeats (the least disturbed one on a shared machine) and the
-profile says how it was obtained. The whole calibration takes a few seconds.
+profile says how it was obtained. It takes about 10 s on a quiet 2-core machine (``quick``: half that).
 """
 
 from __future__ import annotations
