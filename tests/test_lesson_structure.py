@@ -115,10 +115,10 @@ def test_checker_reports_a_lesson_missing_from_the_schedule(tmp_path):
     (tmp_path / "lessons").mkdir()
     shutil.copy(ROOT / curriculum.SCHEDULE_FILE, tmp_path / "lessons" / "schedule.yml")
     extra = json.loads(LESSONS[0].read_text(encoding="utf-8"))
-    extra["metadata"]["carpentry"]["lesson"] = 9
-    (tmp_path / "lessons" / "09-extra.ipynb").write_text(json.dumps(extra), encoding="utf-8")
+    extra["metadata"]["carpentry"]["lesson"] = 99
+    (tmp_path / "lessons" / "99-extra.ipynb").write_text(json.dumps(extra), encoding="utf-8")
     problems = "\n".join(curriculum.curriculum_problems(tmp_path))
-    assert "lesson 9 is not in lessons/schedule.yml" in problems
+    assert "lesson 99 is not in lessons/schedule.yml" in problems
     assert "lesson 1 has no notebook" in problems
 
 
