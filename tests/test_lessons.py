@@ -94,7 +94,7 @@ def check_lesson_9(found: dict) -> None:
     assert found["profiles"] >= 7  # the hardware catalogue
     assert found["h100_bound"] == "overhead"  # 8 small multiplies: launches cost more than the arithmetic
     assert found["statuses"] == ["completed", "predicted"]  # predictions stored beside runs, labelled
-    assert found["errors"] >= 4 and "compute" in found["bounds"]
+    assert found["errors"] >= 3 and "compute" in found["bounds"]
     assert found["calibrated_gflops"] > 0
 
 
