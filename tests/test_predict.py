@@ -293,3 +293,12 @@ def test_cli_predict_and_a_bad_hardware_name(tmp_path, capsys):
     assert main(["predict", spec, "--hardware", "tpu-v9", "--no-record"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("--hardware tpu-v9: no such hardware profile") and "\n" not in error
+
+
+def test_cli_calibrate_writes_a_profile_predict_reads(tmp_path, capsys):
+    profile = tmp_path / "this.yaml"
+    assert main(["calibrate", "--quick", "-o", str(profile)]) == 0
+    assert load_profile(profile).measured
+    spec = str(example_spec_path("matmul"))
+    assert main(["predict", spec, "--hardware", str(profile), "--no-record"]) == 0
+    assert "PREDICTED" in capsys.readouterr().out
