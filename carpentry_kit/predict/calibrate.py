@@ -14,7 +14,7 @@ The figures are what the roofline model needs, measured rather than read from a 
   measured.
 
 Each figure is the best of a few timed repeats (the least disturbed one on a shared machine) and the
-profile says how it was obtained. It takes about 10 s on a quiet 2-core machine (``quick``: half that).
+profile says how it was obtained; its duration is stored in the profile (``calibration.duration_s``).
 """
 
 from __future__ import annotations
