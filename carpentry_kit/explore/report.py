@@ -258,6 +258,9 @@ def _metric_text(metric: dict[str, Any] | None) -> str:
         return "—"
     stats, unit = metric.get("stats") or {}, _si_unit(metric.get("unit", ""))
     text = format_quantity(metric.get("value"), unit)
+    band = metric.get("predicted") or {}
+    if "low" in band:  # a prediction (status: predicted), never a measurement
+        return f"PREDICTED {text} [{format_quantity(band['low'], unit)} .. {format_quantity(band['high'], unit)}]"
     if stats.get("n", 0) > 1:
         low, high = format_quantity(stats.get("ci_low"), unit), format_quantity(stats.get("ci_high"), unit)
         text += f" [{low}, {high}] ({ci_label(stats.get('ci_level'), stats['n'])})"

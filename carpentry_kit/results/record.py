@@ -59,7 +59,7 @@ class RunRecord:
     device: str
     spec_path: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
-    status: str = "completed"  # completed | interrupted | failed
+    status: str = "completed"  # completed | interrupted | failed | predicted (carpentry_kit.predict)
     error: str | None = None
     validity: str = "INVALID"  # VALID | INVALID
     reasons: list[str] = field(default_factory=list)

@@ -109,7 +109,8 @@ class Workload(abc.ABC):
         """A fresh model (or fresh inputs) for another repeat under ``seed``."""
 
     def work_per_sample(self) -> dict[str, float]:
-        """Work done per sample, e.g. ``{"flop": 2 * n**3}``, from which the runner derives GFLOP/s."""
+        """Work done per sample: ``{"flop": ..., "bytes": ...}`` — floating-point operations (the runner
+        derives GFLOP/s) and bytes moved to and from memory (the roofline model, ``carpentry predict``)."""
         return {}
 
     def memory_bytes(self) -> int | None:

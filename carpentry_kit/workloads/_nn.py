@@ -61,12 +61,40 @@ def predict(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
         return model(inputs)
 
 
+FLOAT_BYTES = 4  # the networks are float32
+# Bytes an optimizer step moves per parameter: Adam reads parameter, gradient and two moments and writes
+# parameter and moments (7 values); SGD with momentum reads parameter, gradient, buffer, writes two (5).
+OPTIMIZER_VALUES_PER_PARAMETER = {"adam": 7, "sgd": 5}
+
+
+def _linears(model: nn.Module) -> list[nn.Linear]:
+    return [layer for layer in model.modules() if isinstance(layer, nn.Linear)]
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
+def forward_bytes(model: nn.Module, batch_size: int) -> float:
+    """Bytes one forward pass moves per sample, if nothing stays in cache between operations.
+
+    Each linear layer reads its weights and bias (shared by the ``batch_size`` samples of a batch), reads its
+    input and writes its output; each ReLU reads and writes its output once more.
+    """
+    weights = parameter_count(model) * FLOAT_BYTES / batch_size
+    layers = _linears(model)
+    activations = sum((layer.in_features + layer.out_features) * FLOAT_BYTES for layer in layers)
+    relus = sum(2 * layer.out_features * FLOAT_BYTES for layer in layers[:-1])
+    return float(weights + activations + relus)
+
+
+def training_bytes(model: nn.Module, batch_size: int, optimizer: str) -> float:
+    """Bytes one training step moves per sample: forward, backward (about twice the forward's traffic:
+    gradients of activations and of weights) and the optimizer's update of every parameter."""
+    update = OPTIMIZER_VALUES_PER_PARAMETER[optimizer] * parameter_count(model) * FLOAT_BYTES / batch_size
+    return 3.0 * forward_bytes(model, batch_size) + float(update)
+
+
 def forward_flop(model: nn.Module) -> float:
     """Floating-point operations of one forward pass per sample: 2 per weight of each linear layer."""
-    return float(
-        sum(
-            2 * layer.in_features * layer.out_features
-            for layer in model.modules()
-            if isinstance(layer, nn.Linear)
-        )
-    )
+    return float(sum(2 * layer.in_features * layer.out_features for layer in _linears(model)))

@@ -127,6 +127,17 @@ class MLPInference(_Classifier):
         return None
 
     def work_per_sample(self) -> dict[str, float]:
+        """Forward-pass work per image; bytes assume the offline batch (a single-stream query is a batch of 1:
+        ``work_per_query``)."""
         from carpentry_kit.workloads import _nn
 
-        return {"flop": _nn.forward_flop(self.model)}
+        return {
+            "flop": _nn.forward_flop(self.model),
+            "bytes": _nn.forward_bytes(self.model, self.params["batch_size"]),
+        }
+
+    def work_per_query(self) -> dict[str, float]:
+        """Work of one single-stream query: one image, so the weights are read for it alone."""
+        from carpentry_kit.workloads import _nn
+
+        return {"flop": _nn.forward_flop(self.model), "bytes": _nn.forward_bytes(self.model, 1)}

@@ -91,7 +91,11 @@ class SupervisedNet(Workload):
     def work_per_sample(self) -> dict[str, float]:
         from carpentry_kit.workloads import _nn
 
-        return {"flop": TRAINING_FLOP_PER_FORWARD_FLOP * _nn.forward_flop(self.model)}
+        batch, optimizer = self.training_batch_size(), self.params["optimizer"]
+        return {
+            "flop": TRAINING_FLOP_PER_FORWARD_FLOP * _nn.forward_flop(self.model),
+            "bytes": _nn.training_bytes(self.model, batch, optimizer),
+        }
 
     @abc.abstractmethod
     def prepare_targets(self, y: np.ndarray) -> int:

@@ -194,7 +194,7 @@ def test_entry_point_workloads_are_added(plugin_entry_points):
 def test_matmul_flop_count_and_samples():
     workload = get_workload("matmul")({"size": 32, "multiplies": 3}, {}, "cpu", 0)
     workload.setup()
-    assert workload.work_per_sample() == {"flop": 2.0 * 32**3}
+    assert workload.work_per_sample() == {"flop": 2.0 * 32**3, "bytes": 3.0 * 32**2 * 4}  # float32
     assert workload.step() == 3
     exact = workload.reference[0] @ workload.reference[1]
     assert torch.allclose(workload.product.double(), exact, rtol=1e-4, atol=1e-4)
@@ -266,7 +266,19 @@ def test_training_reports_epochs_cap_and_flop():
     assert workload.step() == train_rows
     hidden, layers = spec.task.params["hidden"], spec.task.params.get("layers", 1)
     forward = 2 * (64 * hidden + (layers - 1) * hidden * hidden + hidden * 10)  # 64 pixels -> 10 classes
-    assert workload.work_per_sample() == {"flop": 3.0 * forward}
+    work = workload.work_per_sample()
+    assert work["flop"] == 3.0 * forward
+    widths = [64] + [hidden] * layers + [10]
+    weights = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:], strict=True))  # weights and biases
+    batch = spec.task.params["batch_size"]
+    forward_bytes = 4 * (
+        weights / batch
+        + sum(a + b for a, b in zip(widths[:-1], widths[1:], strict=True))
+        + 2 * hidden * layers
+    )
+    assert work["bytes"] == pytest.approx(
+        3 * forward_bytes + 7 * 4 * weights / batch
+    )  # Adam: 7 values a weight
 
 
 def test_inference_example():
@@ -278,7 +290,12 @@ def test_inference_example():
     assert sizes[0] == min(256, test_rows) and sum(sizes) <= 3 * 256
     for index in range(test_rows + 2):  # wraps around the test set
         workload.query(index)
-    assert workload.work_per_sample() == {"flop": 2.0 * (64 * 64 + 64 * 10)}
+    work = workload.work_per_sample()
+    assert work["flop"] == 2.0 * (64 * 64 + 64 * 10)
+    weights = 64 * 64 + 64 + 64 * 10 + 10
+    activations = (64 + 64) + (64 + 10) + 2 * 64
+    assert work["bytes"] == pytest.approx(4 * (weights / 256 + activations))
+    assert workload.work_per_query()["bytes"] == pytest.approx(4 * (weights + activations))
 
 
 def test_workload_needs_its_dataset():

@@ -23,7 +23,7 @@ def fresh_release(tmp_path_factory) -> Path:
 
 
 def test_one_assignment_per_lesson():
-    assert assignments(ROOT) == [f"lesson{n:02d}" for n in range(1, 9)]
+    assert assignments(ROOT) == [f"lesson{n:02d}" for n in range(1, 10)]
 
 
 def test_committed_exercises_equal_a_fresh_generation(fresh_release):
@@ -69,7 +69,7 @@ def _graded_cells(notebook: Path) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [f"lesson{n:02d}" for n in range(1, 9)])
+@pytest.mark.parametrize("name", [f"lesson{n:02d}" for n in range(1, 10)])
 def test_nbgrader_validate_passes_every_solution_and_fails_every_untouched_release(name, fresh_release):
     solution = ROOT / "solutions" / name / f"{name}.ipynb"
     before = set(solution.parent.rglob("*"))

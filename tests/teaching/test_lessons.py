@@ -95,7 +95,15 @@ def check_lesson_4(found: dict) -> None:
     assert len(found["time_to_target_s"]) == 3 and all(v > 0 for v in found["time_to_target_s"].values())
 
 
-CHECKS = {1: check_lesson_1, 2: check_lesson_2, 3: check_lesson_3, 4: check_lesson_4}
+def check_lesson_9(found: dict) -> None:
+    assert found["profiles"] >= 7  # the hardware catalogue
+    assert found["h100_bound"] == "overhead"  # 8 small multiplies: launches cost more than the arithmetic
+    assert found["statuses"] == ["completed", "predicted"]  # predictions stored beside runs, labelled
+    assert found["errors"] >= 3 and "compute" in found["bounds"]
+    assert found["calibrated_gflops"] > 0
+
+
+CHECKS = {1: check_lesson_1, 2: check_lesson_2, 3: check_lesson_3, 4: check_lesson_4, 9: check_lesson_9}
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=[path.stem for path in LESSONS])
