@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("carpentry_kit.cli.explore_commands", "write a self-contained HTML report of a results directory"),
     "doctor": ("carpentry_kit.teaching.doctor", "check this machine is ready for the workshop"),
     "grade": ("carpentry_kit.teaching.grading", "autograde nbgrader submissions, each one isolated"),
+    "assess": ("carpentry_kit.cli.assess_commands", "learning gains from pre/post assessment and survey"),
 }
 
 

@@ -224,6 +224,19 @@ def _source(cell: dict[str, Any]) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
+_OBJECTIVES = re.compile(r"## Objectives\n+((?:- .+\n?(?: {2,}.+\n?)*)+)")
+
+
+def lesson_objectives(path: str | Path) -> list[str]:
+    """The bullets of a lesson's ``## Objectives`` section (cell 1), in order, each joined onto one line."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
+    match = _OBJECTIVES.search(_source(cells[0]) + "\n") if cells else None
+    if not match:
+        return []
+    bullets = re.split(r"^- ", match[1], flags=re.M)
+    return [" ".join(bullet.split()) for bullet in bullets if bullet.strip()]
+
+
 def lesson_problems(path: str | Path, schedule: Schedule) -> list[str]:
     """Every way a lesson notebook breaks the lesson template, one line each (empty: it follows it)."""
     path = Path(path)
