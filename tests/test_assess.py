@@ -368,7 +368,18 @@ def test_gradebook_without_the_forms_says_how_to_add_them(tmp_path, capsys):
     assert "no assignment 'assessment-pre'" in capsys.readouterr().err
 
 
-def test_half_day_restricts_to_lessons_one_to_four():
+def test_half_day_restricts_to_lessons_one_to_four(class_of_200, tmp_path, capsys):
     half = INVENTORY.for_lessons(assess.parse_lessons("1-4"))
-    assert {item.lesson for item in half.items} == {1, 2, 3, 4}
+    assert {item.lesson for item in half.items} == {1, 2, 3, 4} and len(half.items) == 17
     assert all(o.lesson <= 4 for o in half.objectives)
+    path, *_ = class_of_200  # answers to every question: the other lessons' columns are ignored
+    assert (
+        carpentry(
+            ["assess", "--responses", str(path), "--lessons", "1-4", "--json", str(tmp_path / "g.json")]
+        )
+        == 0
+    )
+    gains = json.loads((tmp_path / "g.json").read_text())
+    assert len(gains["items"]) == 17 and gains["objectives"][-1]["key"] == "4.4"
+    assert carpentry(["assess", "--responses", str(path), "--lessons", "one"]) == 2
+    assert "--lessons 'one': write a range like 1-4" in capsys.readouterr().err

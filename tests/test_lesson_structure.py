@@ -140,3 +140,17 @@ def test_solution_code_is_taken_from_solution_boxes_only(tmp_path):
     path = tmp_path / "01-x.ipynb"
     path.write_text(json.dumps(notebook), encoding="utf-8")
     assert curriculum.solution_code(path) == ["answer = 42"]
+
+
+def test_checker_reports_a_missing_stretch_task(tmp_path):
+    problems = _problems(tmp_path, lambda nb: _drop_text(nb, "{admonition} Stretch:"))
+    assert "stretch task" in problems
+
+
+def test_every_workshop_format_starts_and_ends_with_the_assessment():
+    for workshop in SCHEDULE.formats.values():
+        labels = [slot.label for slot in workshop.slots]
+        pre, post = (curriculum.ASSESSMENT_SLOTS[form] for form in ("pre", "post"))
+        assert pre in labels and post in labels, workshop.name
+        lessons = [n for n, label in enumerate(labels) if label[0].isdigit()]
+        assert labels.index(pre) < lessons[0] and labels.index(post) > lessons[-1], workshop.name

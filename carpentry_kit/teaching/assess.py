@@ -81,11 +81,15 @@ class Responses:
     notes: list[str] = field(default_factory=list)
 
 
-def read_responses_csv(path: str | Path, inventory: Inventory) -> Responses:
-    """Answers from a CSV file (``learner``, ``form``, one column per question); scored with the key."""
+def read_responses_csv(path: str | Path, inventory: Inventory, full: Inventory | None = None) -> Responses:
+    """Answers from a CSV file (``learner``, ``form``, one column per question); scored with the key.
+    Columns of questions in ``full`` but not in ``inventory`` (other lessons) are ignored."""
     path = Path(path)
     rows, header = _read_csv(path)
-    asked = _answer_columns(path, header, inventory)
+    asked = _answer_columns(path, header, full or inventory)
+    asked = [qid for qid in asked if qid in inventory.by_id]
+    if not asked:
+        raise AssessError(f"{path}:1: no column for the questions of these lessons ({_id_range(inventory)})")
     forms = {form: FormAnswers() for form in FORMS}
     for line, row in rows:
         learner, form = _learner_and_form(path, line, row)
@@ -471,11 +475,12 @@ class Survey:
     open_answers: dict[str, list[str]]  # question key -> answers
 
 
-def read_survey(path: str | Path, inventory: Inventory) -> Survey:
-    """Summarise a survey answers CSV (the header ``survey_columns`` gives)."""
+def read_survey(path: str | Path, inventory: Inventory, full: Inventory | None = None) -> Survey:
+    """Summarise a survey answers CSV (the header ``survey_columns`` gives); columns of objectives in
+    ``full`` but not in ``inventory`` (other lessons) are ignored."""
     path = Path(path)
     rows, header = _read_csv(path)
-    known = survey_columns(inventory)
+    known = survey_columns(full or inventory)
     for column in ("learner", "form"):
         if column not in header:
             raise AssessError(f"{path}:1: no `{column}` column — use the header of the survey template")
@@ -812,7 +817,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def _assess(args: argparse.Namespace) -> int:
-    inventory = load_inventory(args.inventory).for_lessons(parse_lessons(args.lessons))
+    full = load_inventory(args.inventory)
+    inventory = full.for_lessons(parse_lessons(args.lessons))
     if args.survey_template:
         print(f"wrote {write_survey_template(args.survey_template, inventory)}")
     if not (args.responses or args.gradebook or args.survey):
@@ -823,12 +829,12 @@ def _assess(args: argparse.Namespace) -> int:
     analysis = None
     if args.responses or args.gradebook:
         responses = (
-            read_responses_csv(args.responses, inventory)
+            read_responses_csv(args.responses, inventory, full)
             if args.responses
             else read_gradebook(args.gradebook, inventory, args.course)
         )
         analysis = analyse(responses, inventory, args.resamples, args.seed, args.confidence)
-    survey = read_survey(args.survey, inventory) if args.survey else None
+    survey = read_survey(args.survey, inventory, full) if args.survey else None
     print(summary_text(analysis, survey))
     _write_outputs(args, analysis, survey)
     return 0

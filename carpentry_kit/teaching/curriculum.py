@@ -27,7 +27,13 @@ SCHEDULE_FILE = Path("lessons/schedule.yml")
 GUIDE_FILE = Path("book/instructor-guide.md")
 SPEC_REFERENCE_FILE = Path("book/reference/spec.md")
 CLI_REFERENCE_FILE = Path("book/reference/cli.md")
+ASSESSMENT_FILE = Path("book/assessment.md")
+MISTAKES_FILE = Path("book/common-mistakes.md")
 REGENERATE = "python -m carpentry_kit.teaching.curriculum pages"
+ASSESSMENT_SLOTS = {
+    "pre": "Before: concept inventory and survey (`assessment-pre`)",
+    "post": "After: concept inventory and survey (`assessment-post`)",
+}
 _BEGIN = "<!-- BEGIN GENERATED: {name} ({command}) -->"
 _END = "<!-- END GENERATED: {name} -->"
 
@@ -133,7 +139,16 @@ def _build_slot(path: Path, where: str, item: Any, lessons: dict[int, ScheduledL
         return Slot(clock, label, lesson.teaching + lesson.exercises, lesson.teaching, lesson.exercises)
     if isinstance(item, dict) and "break" in item and isinstance(item.get("minutes"), int):
         return Slot(clock, str(item["break"]), item["minutes"])
-    raise ValueError(f"{path}: {where}: write `lesson: N` or `{{break: label, minutes: M}}` — got {item!r}")
+    if (
+        isinstance(item, dict)
+        and item.get("assessment") in ASSESSMENT_SLOTS
+        and isinstance(item.get("minutes"), int)
+    ):
+        return Slot(clock, ASSESSMENT_SLOTS[item["assessment"]], item["minutes"])
+    raise ValueError(
+        f"{path}: {where}: write `lesson: N`, `{{break: label, minutes: M}}` or "
+        f"`{{assessment: pre|post, minutes: M}}` — got {item!r}"
+    )
 
 
 def _parse_clock(path: Path, name: str, text: str) -> int:
@@ -325,6 +340,9 @@ _PARTS = {
     ),
     "a callout (```{admonition} Callout + :class: tip)": re.compile(
         r"```\{admonition\} Callout\n:class: tip\n"
+    ),
+    "a stretch task for learners who finish early (```{admonition} Stretch: title + :class: seealso)": re.compile(
+        r"```\{admonition\} Stretch: .+\n:class: seealso\n"
     ),
 }
 
@@ -541,6 +559,22 @@ def generated_pages(root: str | Path = ".") -> dict[Path, str]:
         ),
         root / SPEC_REFERENCE_FILE: spec_reference_markdown(),
         root / CLI_REFERENCE_FILE: cli_reference_markdown(),
+        **_assessment_pages(root),
+    }
+
+
+def _assessment_pages(root: Path) -> dict[Path, str]:
+    """The survey template in the assessment page and the common-mistakes page, from the inventory."""
+    from carpentry_kit.teaching.inventory import common_mistakes_markdown, load_inventory, survey_markdown
+
+    inventory = load_inventory(lessons_dir=root / "lessons")
+    regions = {
+        ASSESSMENT_FILE: ("survey", survey_markdown),
+        MISTAKES_FILE: ("mistakes", common_mistakes_markdown),
+    }
+    return {
+        root / path: replace_region((root / path).read_text(encoding="utf-8"), name, render(inventory))
+        for path, (name, render) in regions.items()
     }
 
 

@@ -440,3 +440,26 @@ def survey_markdown(inventory: Inventory) -> str:
 def _statement(objective: str) -> str:
     text = objective.rstrip(".")
     return re.sub(r"^[A-Z]", lambda m: m[0].lower(), text).replace("|", "\\|")
+
+
+# ---------------------------------------------------------------------------------- common mistakes
+def common_mistakes_markdown(inventory: Inventory) -> str:
+    """The book's common-mistakes page body: per lesson, each misconception with the item's correct idea."""
+    lines: list[str] = []
+    lesson = 0
+    for item in inventory.items:
+        if item.lesson != lesson:
+            lesson = item.lesson
+            lines += [f"## Lesson {lesson}\n"]
+        objective = inventory.objective(item)
+        lines += [
+            f"### {_one_line(item.stem)} (`{item.id}`)\n",
+            f"*Objective {objective.id}: {objective.text}*\n",
+        ]
+        lines += [f"- **Not so:** {label}." for label in item.misconceptions]
+        lines += [f"- **The idea:** {item.explain}\n"]
+    return "\n".join(lines).rstrip()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
