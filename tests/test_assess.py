@@ -261,7 +261,10 @@ def _survey(tmp_path: Path) -> Path:
     return _write_rows(tmp_path / "survey.csv", rows)
 
 
-def test_the_survey_summary_counts_levels_per_form(tmp_path):
+def test_the_survey_summary_counts_levels_per_form(tmp_path, capsys):
+    assert carpentry(["assess", "--survey", str(_survey(tmp_path)), "--html", str(tmp_path / "s.html")]) == 0
+    assert "confidence 2.0 → 4.0" in capsys.readouterr().out
+    assert "&lt;always&gt;" in (tmp_path / "s.html").read_text()  # learners' text is escaped
     survey = assess.read_survey(_survey(tmp_path), INVENTORY)
     first = next(c for c in survey.confidence if c.objective == "1.1")
     assert first.counts == {"pre": [0, 6, 0, 0, 0], "post": [0, 0, 0, 6, 0]}

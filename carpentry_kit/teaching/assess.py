@@ -616,8 +616,9 @@ def _dumbbell(ax: Any, labels: list[str], before: list[float], after: list[float
     ax.scatter(before, y, color="white", edgecolor="tab:blue", label="before (pre)", zorder=2)
     ax.scatter(after, y, color="tab:blue", label="after (post)", zorder=3)
     ax.set_yticks(y, labels)
+    ax.set_ylim(-1.6, len(labels) - 0.4)  # room for the legend below the last row
     ax.set_xlabel(xlabel)
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="lower center", ncol=2, fontsize="small")
 
 
 def _draw_items(ax: Any, analysis: Analysis) -> None:
@@ -706,7 +707,7 @@ def render_html(
         f"<figure><img alt='gains and confidence' src='data:image/png;base64,{image}'></figure>",
     )
     if survey:
-        body += _survey_sections(survey)
+        body += _survey_sections(survey, analysis)
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{_e(title)}</title><style>{_CSS}</style></head>"
@@ -728,7 +729,7 @@ def _analysis_sections(a: Analysis) -> list[str]:
         f"<p class='note'>g = (post − pre) / (max − pre) is the fraction of what was not known before that was "
         f"known after. {_e(a.method)}</p>",
         "<h2>Per objective</h2>",
-        _table(headers, [_gain_row(g) for g in [*a.objectives, a.overall]], {2, 3}),
+        _table(headers, [_gain_row(g) for g in [*a.objectives, a.overall]], {2, 3, 4}),
         "<h2>Misconceptions still held after the workshop</h2>",
     ]
     if a.persisting:
@@ -741,13 +742,14 @@ def _analysis_sections(a: Analysis) -> list[str]:
         )
     else:
         sections.append("<p>No wrong option was chosen in the post-test.</p>")
-    sections += ["<h2>Per question</h2>", _table(headers, [_gain_row(g) for g in a.items], {2, 3})]
+    sections += ["<h2>Per question</h2>", _table(headers, [_gain_row(g) for g in a.items], {2, 3, 4})]
     sections += [f"<p class='note'>Note: {_e(note)}</p>" for note in a.notes]
     return sections
 
 
-def _survey_sections(survey: Survey) -> list[str]:
+def _survey_sections(survey: Survey, analysis: Analysis | None = None) -> list[str]:
     levels = " · ".join(f"{level} = {text}" for level, text in LIKERT.items())
+    gains = {g.key: _g(g) for g in analysis.objectives} if analysis else {}
     rows = [
         [
             _e(c.objective),
@@ -756,17 +758,27 @@ def _survey_sections(survey: Survey) -> list[str]:
             _mean(c.means["post"]),
             " / ".join(map(str, c.counts["pre"])),
             " / ".join(map(str, c.counts["post"])),
+            _e(gains.get(c.objective, "–")),
         ]
         for c in survey.confidence
     ]
     who = ", ".join(f"{n} {form}" for form, n in survey.respondents.items())
     sections = [
         f"<h2>Survey: confidence per objective</h2><p class='note'>Respondents: {_e(who)}. {_e(levels)}. "
-        "Confidence is what learners believe, not what they know: compare it with the gains above.</p>",
+        "Confidence is what learners believe, not what they know: compare it with the inventory's gain "
+        "(last column). High confidence with a low gain marks an objective to teach differently.</p>",
         _table(
-            ["", "objective", "mean before", "mean after", "counts 1–5 before", "counts 1–5 after"],
+            [
+                "",
+                "objective",
+                "mean before",
+                "mean after",
+                "counts 1–5 before",
+                "counts 1–5 after",
+                "g (inventory)",
+            ],
             rows,
-            {2, 3, 4, 5},
+            {2, 3, 4, 5, 6},
         ),
     ]
     for key, answers in survey.open_answers.items():
