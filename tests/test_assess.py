@@ -7,6 +7,7 @@ import csv
 import json
 import math
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -386,3 +387,61 @@ def test_half_day_restricts_to_lessons_one_to_four(class_of_200, tmp_path, capsy
     assert len(gains["items"]) == 17 and gains["objectives"][-1]["key"] == "4.4"
     assert carpentry(["assess", "--responses", str(path), "--lessons", "one"]) == 2
     assert "--lessons 'one': write a range like 1-4" in capsys.readouterr().err
+
+
+# --- end to end: nbgrader autogrades real submissions of the forms -----------------------------------
+@pytest.mark.slow
+def test_carpentry_assess_reads_what_carpentry_grade_wrote(tmp_path, capsys, monkeypatch):
+    """Two learners answer the released forms; `carpentry grade` autogrades them (sandboxed nbgrader);
+    `carpentry assess --gradebook` finds their scores and, in autograded/, the options they chose."""
+    from carpentry_kit.teaching import sandbox
+    from carpentry_kit.teaching.grading import grade_assignment
+    from carpentry_kit.teaching.sandbox import Limits
+
+    # the graded kernel must import this checkout's carpentry_kit.checks, also where the environment's
+    # installed copy is another checkout (a developer's worktree); in CI the two are the same
+    clean = sandbox._clean_environment
+    monkeypatch.setattr(
+        sandbox, "_clean_environment", lambda workdir: {**clean(workdir), "PYTHONPATH": str(ROOT)}
+    )
+
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    chosen = {  # learner -> form -> answers written into the released notebook (others left untouched)
+        "ada": {"pre": {"q06": "B" if INVENTORY.by_id["q06"].answer != "B" else "A"}, "post": {}},
+        "bo": {"pre": {}, "post": {}},
+    }
+    chosen["ada"]["post"] = {"q06": INVENTORY.by_id["q06"].answer, "q13": "0.5", "q01": "None"}
+    chosen["bo"]["post"] = {"q06": chosen["ada"]["pre"]["q06"]}
+    for form in ("pre", "post"):
+        name = f"assessment-{form}"
+        shutil.copytree(ROOT / "solutions" / name, course / "solutions" / name)
+        for learner, answers in chosen.items():
+            folder = course / "submitted" / learner / name
+            folder.mkdir(parents=True)
+            (folder / f"{name}.ipynb").write_text(json.dumps(_answered(name, answers[form])))
+        grades = grade_assignment(course, name, limits=Limits(wall_s=240, cell_s=15))
+        assert {g.status for g in grades} == {"graded"}
+    capsys.readouterr()
+    code = carpentry(
+        ["assess", "--gradebook", str(course / "gradebook.db"), "--json", str(tmp_path / "g.json")]
+    )
+    assert code == 0, capsys.readouterr().err
+    gains = {g["key"]: g for g in json.loads((tmp_path / "g.json").read_text())["items"]}
+    assert (gains["q06"]["pre"], gains["q06"]["post"]) == (0.0, 0.5)
+    assert (gains["q13"]["pre"], gains["q13"]["post"]) == (0.0, 0.5)
+    persisting = json.loads((tmp_path / "g.json").read_text())["persisting"]
+    mean = INVENTORY.by_id["q06"].misconception(chosen["ada"]["pre"]["q06"])
+    assert {"item": "q06", "misconception": mean, "post": 1, "pre": 1, "both": 0, "answered": 2} in persisting
+
+
+def _answered(name: str, answers: dict[str, str]) -> dict:
+    notebook = json.loads((ROOT / "exercises" / name / f"{name}.ipynb").read_text())
+    for cell in notebook["cells"]:
+        qid = cell["metadata"].get("nbgrader", {}).get("grade_id", "").removeprefix("answer-")
+        if qid in answers:
+            value = answers[qid]
+            literal = value if value == "None" or INVENTORY.by_id[qid].kind == "number" else repr(value)
+            cell["source"] = f"answer_{qid} = {literal}\n"
+    return notebook

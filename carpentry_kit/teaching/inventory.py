@@ -311,7 +311,11 @@ def form_notebook(inventory: Inventory, form: str) -> dict[str, Any]:
 
 def _intro(inventory: Inventory, form: str) -> str:
     when = "before the workshop starts" if form == "pre" else "at the end of the workshop"
-    title = "Before the workshop: what do you know already?" if form == "pre" else "After the workshop"
+    title = (
+        "Before the workshop: what do you know already?"
+        if form == "pre"
+        else "After the workshop: what do you know now?"
+    )
     return (
         f"# {title}\n\n"
         f"{len(inventory.items)} short questions, answered {when} (about 20 minutes; a half-day workshop "
