@@ -333,6 +333,19 @@ def test_gains_from_the_gradebook_equal_gains_from_the_same_answers_as_csv(tmp_p
     )
     assert from_gradebook.items == from_csv.items and from_gradebook.overall == from_csv.overall
     assert from_gradebook.persisting == from_csv.persisting and from_gradebook.notes == []
+    _collect_without_grading(url, "zed")  # collected, not yet autograded: left out, and said so
+    again = assess.analyse(assess.read_gradebook(tmp_path / "gradebook.db", INVENTORY), INVENTORY)
+    assert again.learners == from_csv.learners
+    assert "pre: 1 submission(s) not autograded yet — run `carpentry grade assessment-pre`" in again.notes
+
+
+def _collect_without_grading(url: str, learner: str) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(url, "carpentry-kit") as gb:
+        gb.update_or_create_student(learner)
+        for form in ("pre", "post"):
+            gb.add_submission(f"assessment-{form}", learner)
 
 
 def _register_forms(url: str) -> None:

@@ -182,7 +182,11 @@ def read_gradebook(
                     f"{gradebook}: no assignment '{name}' — run `carpentry grade --generate`, collect the "
                     f"submissions and `carpentry grade {name}`"
                 ) from None
-            _read_submissions(gb, name, inventory, forms[form], course_root)
+            ungraded = _read_submissions(gb, name, inventory, forms[form], course_root)
+            if ungraded:
+                notes.append(
+                    f"{form}: {ungraded} submission(s) not autograded yet — run `carpentry grade {name}`"
+                )
     for form, answers in forms.items():
         missing = [learner for learner in answers.scores if learner not in answers.answers]
         if missing:
@@ -206,20 +210,27 @@ def _gradebook_url(gradebook: str | Path, course: str | Path | None) -> tuple[st
     return "sqlite:///" + str(path.resolve()), Path(course) if course else path.resolve().parent
 
 
-def _read_submissions(gb: Any, name: str, inventory: Inventory, target: FormAnswers, course: Path) -> None:
+def _read_submissions(gb: Any, name: str, inventory: Inventory, target: FormAnswers, course: Path) -> int:
+    """Read the graded submissions of one form into ``target``; returns how many were not graded yet."""
+    ungraded = 0
     for submission in gb.assignment_submissions(name):
         learner = submission.student.id
-        scores = {}
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                qid = grade.name.removeprefix("test-")
-                if qid in inventory.by_id and grade.max_score:
-                    scores[qid] = float(grade.score or 0.0) / float(grade.max_score)
+        grades = [
+            grade
+            for notebook in submission.notebooks
+            for grade in notebook.grades
+            if grade.name.removeprefix("test-") in inventory.by_id and grade.max_score
+        ]
+        if not any(grade.auto_score is not None or grade.manual_score is not None for grade in grades):
+            ungraded += bool(grades)
+            continue
+        scores = {g.name.removeprefix("test-"): float(g.score or 0.0) / float(g.max_score) for g in grades}
         if scores:
             target.scores[learner] = {qid: scores.get(qid, 0.0) for qid in inventory.by_id}
             answers = notebook_answers(course / "autograded" / learner / name, inventory)
             if answers is not None:
                 target.answers[learner] = answers
+    return ungraded
 
 
 def notebook_answers(folder: Path, inventory: Inventory) -> dict[str, Any] | None:
