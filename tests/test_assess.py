@@ -458,3 +458,16 @@ def _answered(name: str, answers: dict[str, str]) -> dict:
             literal = value if value == "None" or INVENTORY.by_id[qid].kind == "number" else repr(value)
             cell["source"] = f"answer_{qid} = {literal}\n"
     return notebook
+
+
+def test_check_choice_accepts_one_letter_and_explains_anything_else():
+    from carpentry_kit.checks import check_choice
+
+    assert check_choice("answer_q01", " b ", "ABCD") == "B"
+    for bad, says in (
+        (None, "you do not know"),
+        ("E", "one of the letters A, B, C, D"),
+        (2, "one of the letters"),
+    ):
+        with pytest.raises(AssertionError, match=says):
+            check_choice("answer_q01", bad, "ABCD")
