@@ -42,6 +42,7 @@ book: $(BIN)/carpentry  ## build the Jupyter Book into book/_build/html: execute
 	$(BIN)/jupyter-book build -W -n book/
 
 exercises: $(BIN)/carpentry  ## regenerate exercises/ (student versions) from solutions/
+	$(BIN)/python -m carpentry_kit.teaching.assess forms
 	$(BIN)/carpentry grade --generate
 
 doctor: $(BIN)/carpentry  ## is this machine ready for the workshop?

@@ -56,6 +56,19 @@ def check_number(name: str, value: Any) -> float:
     return number
 
 
+def check_choice(name: str, value: Any, choices: str) -> str:
+    """``value`` is one of the letters in ``choices`` (case and spaces ignored); returns it upper-cased."""
+    if value is None:
+        _fail(f"`{name}` is None (you do not know)", "that is a fine answer: it simply scores no point")
+    letter = str(value).strip().upper() if isinstance(value, str) else ""
+    if len(letter) != 1 or letter not in choices:
+        _fail(
+            f"`{name}` is {value!r:.60}",
+            f'write one of the letters {", ".join(choices)} in quotes, e.g. "{choices[0]}"',
+        )
+    return letter
+
+
 def check_close(
     name: str, value: Any, expected: float, rel: float = 1e-6, abs: float = 0.0, hint: str = ""
 ) -> None:

@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("carpentry_kit.cli.predict_commands", "predict time and energy on hardware you do not have"),
     "doctor": ("carpentry_kit.cli.teaching_commands", "check this machine is ready for the workshop"),
     "grade": ("carpentry_kit.teaching.grading", "autograde nbgrader submissions, each one isolated"),
+    "assess": ("carpentry_kit.cli.assess_commands", "learning gains from pre/post assessment and survey"),
 }
 
 

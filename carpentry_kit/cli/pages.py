@@ -19,6 +19,7 @@ from carpentry_kit.teaching.curriculum import (
     REGENERATE,
     SCHEDULE_FILE,
     SPEC_REFERENCE_FILE,
+    assessment_pages,
     generated_note,
     load_schedule,
     replace_region,
@@ -65,6 +66,7 @@ def generated_pages(root: str | Path = ".") -> dict[Path, str]:
         ),
         root / SPEC_REFERENCE_FILE: spec_reference_markdown(),
         root / CLI_REFERENCE_FILE: cli_reference_markdown(),
+        **assessment_pages(root),
     }
 
 

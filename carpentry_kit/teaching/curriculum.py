@@ -26,7 +26,13 @@ SCHEDULE_FILE = Path("lessons/schedule.yml")
 GUIDE_FILE = Path("book/instructor-guide.md")
 SPEC_REFERENCE_FILE = Path("book/reference/spec.md")
 CLI_REFERENCE_FILE = Path("book/reference/cli.md")
+ASSESSMENT_FILE = Path("book/assessment.md")
+MISTAKES_FILE = Path("book/common-mistakes.md")
 REGENERATE = "python -m carpentry_kit.cli.pages"
+ASSESSMENT_SLOTS = {
+    "pre": "Before: concept inventory and survey (`assessment-pre`)",
+    "post": "After: concept inventory and survey (`assessment-post`)",
+}
 _BEGIN = "<!-- BEGIN GENERATED: {name} ({command}) -->"
 _END = "<!-- END GENERATED: {name} -->"
 
@@ -132,7 +138,16 @@ def _build_slot(path: Path, where: str, item: Any, lessons: dict[int, ScheduledL
         return Slot(clock, label, lesson.teaching + lesson.exercises, lesson.teaching, lesson.exercises)
     if isinstance(item, dict) and "break" in item and isinstance(item.get("minutes"), int):
         return Slot(clock, str(item["break"]), item["minutes"])
-    raise ValueError(f"{path}: {where}: write `lesson: N` or `{{break: label, minutes: M}}` — got {item!r}")
+    if (
+        isinstance(item, dict)
+        and item.get("assessment") in ASSESSMENT_SLOTS
+        and isinstance(item.get("minutes"), int)
+    ):
+        return Slot(clock, ASSESSMENT_SLOTS[item["assessment"]], item["minutes"])
+    raise ValueError(
+        f"{path}: {where}: write `lesson: N`, `{{break: label, minutes: M}}` or "
+        f"`{{assessment: pre|post, minutes: M}}` — got {item!r}"
+    )
 
 
 def _parse_clock(path: Path, name: str, text: str) -> int:
@@ -223,6 +238,19 @@ def _source(cell: dict[str, Any]) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
+_OBJECTIVES = re.compile(r"## Objectives\n+((?:- .+\n?(?: {2,}.+\n?)*)+)")
+
+
+def lesson_objectives(path: str | Path) -> list[str]:
+    """The bullets of a lesson's ``## Objectives`` section (cell 1), in order, each joined onto one line."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8")).get("cells", [])
+    match = _OBJECTIVES.search(_source(cells[0]) + "\n") if cells else None
+    if not match:
+        return []
+    bullets = re.split(r"^- ", match[1], flags=re.M)
+    return [" ".join(bullet.split()) for bullet in bullets if bullet.strip()]
+
+
 def lesson_problems(path: str | Path, schedule: Schedule) -> list[str]:
     """Every way a lesson notebook breaks the lesson template, one line each (empty: it follows it)."""
     path = Path(path)
@@ -311,6 +339,9 @@ _PARTS = {
     ),
     "a callout (```{admonition} Callout + :class: tip)": re.compile(
         r"```\{admonition\} Callout\n:class: tip\n"
+    ),
+    "a stretch task for learners who finish early (```{admonition} Stretch: title + :class: seealso)": re.compile(
+        r"```\{admonition\} Stretch: .+\n:class: seealso\n"
     ),
 }
 
@@ -485,6 +516,22 @@ def replace_region(text: str, name: str, body: str) -> str:
             f"no region `{begin}` … `{end}` found — add the two marker lines where the {name} goes"
         )
     return pattern.sub(lambda _: f"{begin}\n\n{body}\n\n{end}", text)
+
+
+def assessment_pages(root: str | Path = ".") -> dict[Path, str]:
+    """The survey template in the assessment page and the common-mistakes page, from the inventory."""
+    from carpentry_kit.teaching.inventory import common_mistakes_markdown, load_inventory, survey_markdown
+
+    root = Path(root)
+    inventory = load_inventory(lessons_dir=root / "lessons")
+    regions = {
+        ASSESSMENT_FILE: ("survey", survey_markdown),
+        MISTAKES_FILE: ("mistakes", common_mistakes_markdown),
+    }
+    return {
+        root / path: replace_region((root / path).read_text(encoding="utf-8"), name, render(inventory))
+        for path, (name, render) in regions.items()
+    }
 
 
 # ----------------------------------------------------------------------------------------------- main

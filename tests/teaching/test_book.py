@@ -48,14 +48,31 @@ def test_toc_lists_lessons_exercises_and_guides():
     toc = (ROOT / "book" / "_toc.yml").read_text(encoding="utf-8")
     for entry in (
         "glob: lessons/0*",
-        "glob: exercises/*/*",
+        "glob: exercises/lesson*/*",
+        "file: exercises/assessment-pre/assessment-pre",
+        "file: exercises/assessment-post/assessment-post",
         "file: instructor-guide",
         "file: grading",
         "file: setup",
+        "file: assessment",
+        "file: common-mistakes",
+        "file: learner-profiles",
+        "file: helpers-guide",
+        "file: code-of-conduct",
+        "file: licence",
     ):
         assert entry in toc
     assert (ROOT / "book" / "lessons").resolve() == (ROOT / "lessons").resolve()
     assert (ROOT / "book" / "exercises").resolve() == (ROOT / "exercises").resolve()
+
+
+def test_assessment_and_common_mistakes_pages_are_generated_from_the_inventory():
+    generated = pages.generated_pages(ROOT)
+    for page in (curriculum.ASSESSMENT_FILE, curriculum.MISTAKES_FILE):
+        assert (ROOT / page).read_text(encoding="utf-8") == generated[ROOT / page], (
+            f"run `{curriculum.REGENERATE}`"
+        )
+    assert "The mean is a robust summary" in generated[ROOT / curriculum.MISTAKES_FILE]
 
 
 def test_config_executes_lessons_strictly_and_loads_nothing_remote():

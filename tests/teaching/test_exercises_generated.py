@@ -22,8 +22,12 @@ def fresh_release(tmp_path_factory) -> Path:
     return release
 
 
-def test_one_assignment_per_lesson():
-    assert assignments(ROOT) == [f"lesson{n:02d}" for n in range(1, 10)]
+LESSONS = [f"lesson{n:02d}" for n in range(1, 10)]
+ASSESSMENT = ["assessment-post", "assessment-pre"]  # the concept inventory, before and after (test_assess.py)
+
+
+def test_one_assignment_per_lesson_and_the_two_assessment_forms():
+    assert assignments(ROOT) == ASSESSMENT + LESSONS
 
 
 def test_committed_exercises_equal_a_fresh_generation(fresh_release):
@@ -40,14 +44,22 @@ def test_released_exercises_leak_no_solution_or_hidden_test():
     assert find_leaks([ROOT / "exercises"], ROOT / "solutions") == []
 
 
-def test_every_assignment_has_autograded_hidden_and_written_parts():
-    for name in assignments(ROOT):
+def test_every_lesson_assignment_has_autograded_hidden_and_written_parts():
+    for name in LESSONS:
         cells = json.loads((ROOT / "solutions" / name / f"{name}.ipynb").read_text())["cells"]
         meta = [c["metadata"].get("nbgrader", {}) for c in cells]
         text = "".join("".join(c["source"]) for c in cells)
         assert any(m.get("grade") and not m.get("solution") for m in meta), f"{name}: no autograded tests"
         assert any(m.get("grade") and m.get("solution") for m in meta), f"{name}: no written answer"
         assert "### BEGIN HIDDEN TESTS" in text, f"{name}: no hidden tests"
+
+
+def test_every_assessment_question_is_autograded_by_a_hidden_answer_key():
+    for name in ASSESSMENT:
+        cells = json.loads((ROOT / "solutions" / name / f"{name}.ipynb").read_text())["cells"]
+        tests = [c for c in cells if c["metadata"]["nbgrader"].get("grade")]
+        assert tests and all(not c["metadata"]["nbgrader"]["solution"] for c in tests), name
+        assert all("### BEGIN HIDDEN TESTS" in "".join(c["source"]) for c in tests), name
 
 
 def test_leak_checker_finds_solution_code_in_a_built_page(tmp_path):
@@ -69,7 +81,7 @@ def _graded_cells(notebook: Path) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [f"lesson{n:02d}" for n in range(1, 10)])
+@pytest.mark.parametrize("name", LESSONS + ASSESSMENT)
 def test_nbgrader_validate_passes_every_solution_and_fails_every_untouched_release(name, fresh_release):
     solution = ROOT / "solutions" / name / f"{name}.ipynb"
     before = set(solution.parent.rglob("*"))

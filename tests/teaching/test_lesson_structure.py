@@ -141,3 +141,23 @@ def test_solution_code_is_taken_from_solution_boxes_only(tmp_path):
     path = tmp_path / "01-x.ipynb"
     path.write_text(json.dumps(notebook), encoding="utf-8")
     assert curriculum.solution_code(path) == ["answer = 42"]
+
+
+def test_checker_reports_a_missing_stretch_task(tmp_path):
+    problems = _problems(tmp_path, lambda nb: _drop_text(nb, "{admonition} Stretch:"))
+    assert "stretch task" in problems
+
+
+def test_every_workshop_format_starts_and_ends_with_the_assessment():
+    from carpentry_kit.teaching.inventory import load_inventory
+
+    assessed = {item.lesson for item in load_inventory(lessons_dir=ROOT / "lessons").items}
+    for workshop in SCHEDULE.formats.values():
+        labels = [slot.label for slot in workshop.slots]
+        taught = {int(label.split(".")[0]) for label in labels if label[0].isdigit()}
+        if not taught & assessed:  # a session whose lessons the inventory does not cover yet (lesson 10)
+            continue
+        pre, post = (curriculum.ASSESSMENT_SLOTS[form] for form in ("pre", "post"))
+        assert pre in labels and post in labels, workshop.name
+        lessons = [n for n, label in enumerate(labels) if label[0].isdigit()]
+        assert labels.index(pre) < lessons[0] and labels.index(post) > lessons[-1], workshop.name
