@@ -51,8 +51,6 @@ def test_inventory_covers_every_objective_with_one_to_three_items():
     assert set(counts) == {o.id for o in all_objectives(lessons)}
     assert all(1 <= n <= 3 for n in counts.values()), counts
     assert 20 <= len(INVENTORY.items) <= 5 * len(lessons)  # 1-3 items per objective, 3-5 objectives a lesson
-        20 <= len(INVENTORY.items) <= 4 * len(lessons)
-    )  # about 1-3 items per objective, 3-5 objectives a lesson
 
 
 def test_every_wrong_option_names_a_misconception_and_answers_are_spread_over_the_letters():
