@@ -667,6 +667,10 @@ def _report_leaks(leaks: list[Leak]) -> int:
 
 
 def _report_grades(grades: list[SubmissionGrade], csv_path: Path | None) -> int:
+    layers = next((grade.isolation for grade in grades if grade.isolation), [])
+    if layers:
+        unsafe = "bwrap" not in layers
+        print(("UNSAFE, not sandboxed: " if unsafe else "sandboxed: ") + ", ".join(layers))
     for grade in grades:
         note = f" ({grade.error})" if grade.error else ""
         print(

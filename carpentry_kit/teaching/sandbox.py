@@ -408,18 +408,20 @@ def run_sandboxed(
             group.join()
         limits.apply_rlimits(unsafe)
 
-    with stdin.open("rb") as fin, stdout.open("wb") as fout, stderr.open("wb") as ferr:
-        process = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdin=fin, stdout=fout, stderr=ferr, preexec_fn=child_setup,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            stopped = _supervise(process, group, limits)
-        finally:
-            _kill(process, group)
-    exhausted = bool(group and group.memory_exhausted())
-    if group:
-        group.remove()
+    try:
+        with stdin.open("rb") as fin, stdout.open("wb") as fout, stderr.open("wb") as ferr:
+            process = subprocess.Popen(
+                argv, cwd=cwd, env=env, stdin=fin, stdout=fout, stderr=ferr, preexec_fn=child_setup,
+                start_new_session=True,
+            )  # fmt: skip
+            try:
+                stopped = _supervise(process, group, limits)
+            finally:
+                _kill(process, group)
+        exhausted = bool(group and group.memory_exhausted())
+    finally:
+        if group:
+            group.remove()
     return SandboxRun(process.returncode, stopped, exhausted, isolation)
 
 

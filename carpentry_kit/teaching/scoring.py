@@ -90,7 +90,13 @@ def restore(submitted: dict[str, Any], trusted: list[TrustedCell]) -> tuple[Any,
         cells = notebook["cells"]
     except (KeyError, TypeError, AttributeError) as error:
         raise ScoringError(f"not a notebook ({error})") from None
-    by_id = {cell.grade_id: cell for cell in trusted}
+    try:
+        return notebook, _restore_cells(cells, {cell.grade_id: cell for cell in trusted})
+    except (AttributeError, TypeError) as error:
+        raise ScoringError(f"not a notebook ({error})") from None
+
+
+def _restore_cells(cells: list[Any], by_id: dict[str, TrustedCell]) -> dict[str, int]:
     where: dict[str, int] = {}
     for index, cell in enumerate(cells):
         if not isinstance(cell, dict) or "cell_type" not in cell:
@@ -107,7 +113,7 @@ def restore(submitted: dict[str, Any], trusted: list[TrustedCell]) -> tuple[Any,
             cell["cell_type"], cell["source"] = source.cell_type, source.source
             cell.pop("attachments", None)
         _clear(cell)
-    return notebook, where
+    return where
 
 
 def _clear(cell: dict[str, Any]) -> None:
