@@ -161,8 +161,10 @@ def test_edited_and_deleted_test_cells_do_not_help(graded):
 
 def test_destructive_submission_touches_nothing_outside_its_sandbox(graded):
     course, grades, before = graded
-    # deleting "everything" reaches only the sandbox's own memory-backed home: nothing else is writable
-    assert (grades["heidi"].status, grades["heidi"].auto_score) == ("graded", FULL)
+    # deleting "everything" reaches only the sandbox's own memory-backed home: nothing else is writable.
+    # Its own working directory gone, the benchmark run (os.getcwd) fails, and the two tests after it
+    assert grades["heidi"].status == "graded"
+    assert _cell_scores(grades["heidi"]) == {**_full(), "test-run-matmul": 0, "test-provenance": 0}
     for path, content in before.items():
         assert path.read_bytes() == content, f"{path} was changed by grading"
     assert grades["alice"].auto_score == FULL

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from carpentry_kit.teaching import grading
-from carpentry_kit.teaching.sandbox import Limits
+from carpentry_kit.teaching.sandbox import Limits, sandbox_problem
 from carpentry_kit.teaching.scoring import ScoringError, cell_score, check_executed, restore, trusted_cells
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,3 +105,73 @@ def test_cli_refuses_a_negative_timeout_in_one_line(capsys):
         capsys.readouterr().err.strip()
         == "carpentry grade: --cell-timeout must be a number above 0, not -5.0"
     )
+
+
+def _cell(kind: str, source: str, **nbgrader) -> dict:
+    meta = {"nbgrader": {"schema_version": 3, **nbgrader}}
+    cell = {"cell_type": kind, "id": nbgrader["grade_id"], "metadata": meta, "source": source}
+    if kind == "code":
+        cell.update(outputs=[], execution_count=None)
+    return cell
+
+
+def _tiny_course(root: Path) -> Path:
+    """A course with one small assignment whose test cells show each scoring rule."""
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    answer = "### BEGIN SOLUTION\ndef double(x):\n    return 2 * x\n### END SOLUTION\n"
+    cells = [
+        _cell("code", answer, grade=False, solution=True, locked=False, grade_id="answer"),
+        _cell(
+            "code",
+            "assert double(2) == 4",
+            grade=True,
+            solution=False,
+            locked=True,
+            grade_id="t-pass",
+            points=2,
+        ),
+        _cell(
+            "code",
+            "assert double(2) == 5",
+            grade=True,
+            solution=False,
+            locked=True,
+            grade_id="t-fail",
+            points=2,
+        ),
+        _cell(
+            "code", "double(0.75)", grade=True, solution=False, locked=True, grade_id="t-partial", points=2
+        ),
+        _cell(
+            "code",
+            "import sys\nsys.stderr.write('no')",
+            grade=True,
+            solution=False,
+            locked=True,
+            grade_id="t-err",
+            points=1,
+        ),
+    ]
+    notebook = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
+    (root / "solutions" / "tiny").mkdir(parents=True)
+    (root / "solutions" / "tiny" / "tiny.ipynb").write_text(json.dumps(notebook))
+    grading.generate_exercises(root, root / "exercises", register=False)
+    submitted = root / "submitted" / "sue" / "tiny"
+    submitted.mkdir(parents=True)
+    shutil.copy(root / "solutions" / "tiny" / "tiny.ipynb", submitted)
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(bool(sandbox_problem()), reason="no grading sandbox here")
+def test_sandboxed_run_scores_partial_credit_errors_and_stderr(tmp_path):
+    course = _tiny_course(tmp_path)
+    (grade,) = grading.grade_assignment(course, "tiny", limits=Limits(wall_s=120, cell_s=30))
+    assert grade.status == "graded", grade.error
+    assert {c.grade_id: c.score for c in grade.cells} == {
+        "t-pass": 2,
+        "t-fail": 0,
+        "t-partial": 1.5,
+        "t-err": 0,
+    }

@@ -529,7 +529,9 @@ def _execute_notebook(
     run = run_sandboxed(command, submission, stdin, stdout, stderr, limits, unsafe)
     result = _read_result(run, stdout, stderr, limits)
     check_executed(sent, result["notebook"])
-    return nbformat_node(result["notebook"]), where, run.isolation
+    import nbformat
+
+    return nbformat.from_dict(result["notebook"]), where, run.isolation
 
 
 def _read_result(run: SandboxRun, stdout: Path, stderr: Path, limits: Limits) -> dict[str, Any]:
@@ -556,12 +558,6 @@ def _last_line_of(log: Path, returncode: int) -> str:
         lines = [line.strip() for line in handle.read().decode(errors="replace").splitlines() if line.strip()]
     errors = [line for line in lines if EXCEPTION_LINE.match(line)]
     return (errors or lines or [f"exit status {returncode}"])[-1][:300]
-
-
-def nbformat_node(notebook: dict[str, Any]) -> Any:
-    import nbformat
-
-    return nbformat.from_dict(notebook)
 
 
 def _with_score(cell: CellScore, score: float | None) -> CellScore:

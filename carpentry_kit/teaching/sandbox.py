@@ -1,7 +1,8 @@
 """Run one command on one submission in a bubblewrap sandbox whose limits bind root.
 
 The command (``carpentry_kit.teaching.execute``: it only executes a notebook) runs under ``bwrap`` with
-its own PID, network, IPC and UTS namespaces, a fresh ``/proc``, no ``/sys``, empty private ``/tmp``,
+its own PID, network, IPC and UTS namespaces, a fresh ``/proc``, no ``/sys`` (but a read-only view of the
+CPU topology, ``/sys/devices/system/cpu``, which ``lscpu`` needs), empty private ``/tmp``,
 ``/dev/shm`` and home directory (memory-backed), and read-only views of only what it needs: the system
 (``/usr``, a few ``/etc`` files), the Python installation, the ``carpentry_kit`` package and a copy of the
 one submission. Nothing of the course (solutions, ``.git``, other submissions, the gradebook) and no
@@ -43,9 +44,11 @@ ETC_FILES = (
     "passwd",
     "group",
 )
+CPU_TOPOLOGY = Path("/sys/devices/system/cpu")  # the only part of /sys shown, read-only
 TOP_LINKS = ("bin", "lib", "lib64", "sbin")
 CGROUP_PREFIX = "carpentry-grade-"
 POLL_S = 0.2
+MIN_BWRAP = (0, 8)  # --size and --perms for tmpfs
 
 
 class SandboxUnavailable(Exception):
@@ -282,6 +285,10 @@ def sandbox_problem() -> str:
     """ "" when this machine can sandbox a submission, else one line saying what is missing."""
     if not shutil.which("bwrap"):
         return "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    version = _bwrap_version()
+    if version < MIN_BWRAP:
+        wanted = ".".join(map(str, MIN_BWRAP))
+        return f"bubblewrap {'.'.join(map(str, version))} is too old: {wanted} or later is needed (--size, --perms)"
     if os.geteuid() == 0 and not shutil.which("setpriv"):
         return "setpriv (util-linux) is not installed: root cannot drop to an unprivileged user without it"
     try:
@@ -302,6 +309,14 @@ def sandbox_problem() -> str:
         message = done.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
         return f"bwrap cannot create a sandbox here ({message[-1][:200]})"
     return ""
+
+
+def _bwrap_version() -> tuple[int, ...]:
+    try:
+        text = subprocess.run(["bwrap", "--version"], capture_output=True, text=True, timeout=10).stdout
+        return tuple(int(part) for part in text.split()[-1].split(".")[:2])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+        return (0,)
 
 
 def bwrap_command(submission: Path, workdir: str = SANDBOX_HOME, limits: Limits | None = None) -> list[str]:
@@ -325,7 +340,7 @@ def bwrap_command(submission: Path, workdir: str = SANDBOX_HOME, limits: Limits 
             argv += ["--symlink", os.readlink(top), str(top)]
     for source, target in _read_only_views(submission):
         argv += _parents(target) + ["--ro-bind", str(source), target]
-    argv += ["--chdir", SANDBOX_HOME if workdir == SANDBOX_HOME else workdir]
+    argv += ["--chdir", workdir]
     if os.geteuid() == 0:  # bwrap sets up as root; the command runs as nobody, no capabilities
         ids = str(NOBODY)
         drop = ["--reuid", ids, "--regid", ids, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
@@ -348,6 +363,8 @@ def _read_only_views(submission: Path) -> list[tuple[Path, str]]:
     import carpentry_kit
 
     views = [(Path("/usr"), "/usr")]
+    if CPU_TOPOLOGY.is_dir():  # lscpu (codecarbon) and torch read it; without it lscpu writes to stderr
+        views.append((CPU_TOPOLOGY, str(CPU_TOPOLOGY)))
     views += [(Path("/etc") / n, f"/etc/{n}") for n in ETC_FILES if (Path("/etc") / n).exists()]
     pythons = {Path(sys.base_prefix).resolve(), Path(sys.prefix)}
     views += [(p, str(p)) for p in sorted(pythons) if not str(p).startswith("/usr/")]
