@@ -466,12 +466,13 @@ def grade_submission(
         copy_regular_files(folder, submission)
         for name, cells in releases.items():
             try:
-                notebook, where, isolation = _execute_notebook(submission, assignment, name, cells, Path(tmp),
-                                                               limits, unsafe_no_sandbox)  # fmt: skip
+                notebook, where, layers = _execute_notebook(submission, assignment, name, cells, Path(tmp),
+                                                            limits, unsafe_no_sandbox)  # fmt: skip
             except ScoringError as error:
                 return SubmissionGrade(assignment, student, "failed", f"{name}.ipynb: {error}", expected)
             if notebook is None:
                 continue  # not submitted: its cells score 0
+            isolation = layers
             executed[name] = notebook
             for cell in cells:
                 index = where.get(cell.grade_id)

@@ -144,9 +144,9 @@ class Cgroup:
         if v1:
             return cls._made({c: base / name for c, base in v1.items()}, 1, limits)
         raise SandboxUnavailable(
-            "no cgroup to limit memory and processes (cgroup v2 with memory+pids delegated to this "
-            "process's cgroup, or writable cgroup v1 memory and pids hierarchies): grade as root or "
-            "in a delegated cgroup (e.g. systemd-run --user --scope -p Delegate=yes)"
+            "no cgroup to limit memory and processes: needs cgroup v2 with memory and pids enabled in "
+            "the cgroup.subtree_control of this process's cgroup (a delegated cgroup), or writable "
+            "cgroup v1 memory and pids hierarchies (root)"
         )
 
     @classmethod
