@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip -q --disable-pip-version-check
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv run test test-fast lint exercises book bench browser doctor clean
+.PHONY: venv run test test-fast lint exercises book bench browser sandbox doctor clean
 
 $(BIN)/carpentry: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,10 @@ run: $(BIN)/carpentry  ## validate and rate the shipped specs, then run the firs
 browser:  ## Debian's chromium for the browser tests (CI runs as root)
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: $(BIN)/carpentry browser  ## lint, the architecture contract, then the whole test suite
+sandbox:  ## Debian's bubblewrap: `carpentry grade` runs each submission in a bwrap sandbox (CI runs as root)
+	@command -v bwrap >/dev/null || (apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null)
+
+test: $(BIN)/carpentry browser sandbox  ## lint, the architecture contract, then the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest

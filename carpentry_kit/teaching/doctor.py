@@ -2,8 +2,9 @@
 
 One line per check, PASS / WARN / FAIL: the Python version, every required package and its version (read
 from carpentry-kit's own installed metadata), the Jupyter ``python3`` kernel, CPU cores, free memory, which
-energy methods work here (and why the others do not), write access to the results directory, and torch's
-thread count. Exit status 0 when nothing FAILs, 1 otherwise.
+energy methods work here (and why the others do not), write access to the results directory, torch's
+thread count, and whether ``carpentry grade`` can sandbox submissions (bubblewrap, cgroups). Exit status 0
+when nothing FAILs, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -205,6 +206,18 @@ def check_torch_threads() -> Check:
     return Check("PASS", "torch threads", detail)
 
 
+def check_grading_sandbox(problem: str | None = None) -> Check:
+    """Whether ``carpentry grade`` can sandbox submissions here (bubblewrap, cgroup limits): instructors
+    only, so a WARN when it cannot."""
+    if problem is None:
+        from carpentry_kit.teaching.sandbox import sandbox_problem
+
+        problem = sandbox_problem()
+    if problem:
+        return Check("WARN", "grading sandbox", f"carpentry grade will refuse to run here: {problem}")
+    return Check("PASS", "grading sandbox", "bubblewrap and cgroup limits work (carpentry grade)")
+
+
 def run_checks(results_dir: str | Path = "results") -> list[Check]:
     """Every check, in the order they are printed."""
     from importlib.metadata import PackageNotFoundError, metadata
@@ -222,6 +235,7 @@ def run_checks(results_dir: str | Path = "results") -> list[Check]:
         *check_energy(),
         check_results_dir(results_dir),
         check_torch_threads(),
+        check_grading_sandbox(),
     ]
     return checks
 

@@ -17,6 +17,7 @@ import html
 import json
 import re
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -25,7 +26,22 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from carpentry_kit.teaching.sandbox import Limits, prepare_course, run_isolated
+from carpentry_kit.teaching.sandbox import (
+    SANDBOX_HOME,
+    SANDBOX_SUBMISSION,
+    Limits,
+    SandboxRun,
+    run_sandboxed,
+    sandbox_problem,
+)
+from carpentry_kit.teaching.scoring import (
+    ScoringError,
+    TrustedCell,
+    cell_score,
+    check_executed,
+    restore,
+    trusted_cells,
+)
 
 COURSE_ID = "carpentry-kit"
 SOURCE_DIR = "solutions"
@@ -43,6 +59,7 @@ NBGRADER_LAUNCHER = (
 )
 LEAK_SUFFIXES = {".ipynb", ".html", ".htm", ".md", ".py", ".txt", ".json", ".js", ".tex"}
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Entry|Exit)\b: ")  # a traceback's last line
+LIMIT_OPTIONS = {"wall_s": "--timeout", "cell_s": "--cell-timeout"}  # the options that set these limits
 CSV_FIELDS = [
     "assignment",
     "student_id",
@@ -77,7 +94,7 @@ class SubmissionGrade:
 
     assignment: str
     student: str
-    status: str  # "graded" | "failed" | "timeout"
+    status: str  # "graded" | "failed" (error says why; its scores are not recorded)
     error: str = ""
     cells: list[CellScore] = field(default_factory=list)
     isolation: list[str] = field(default_factory=list)
@@ -350,10 +367,17 @@ def _readable_lines(file: Path) -> list[str]:
 
 
 def grade_assignment(
-    course_root: Path, assignment: str, students: list[str] | None = None, limits: Limits | None = None
+    course_root: Path,
+    assignment: str,
+    students: list[str] | None = None,
+    limits: Limits | None = None,
+    unsafe_no_sandbox: bool = False,
 ) -> list[SubmissionGrade]:
-    """Autograde the collected submissions of ``assignment`` (all, or ``students``), each one isolated,
-    and merge the scores into the course gradebook."""
+    """Autograde the collected submissions of ``assignment`` (all, or ``students``), each one executed in
+    its own sandbox and scored here, and merge the scores of those graded into the course gradebook
+    (a failed attempt never replaces a stored grade)."""
+    limits = limits or Limits()
+    check_can_grade(limits, unsafe_no_sandbox)
     course_root = course_root.resolve()
     _check_assignment(course_root, assignment)
     submissions = _submissions(course_root, assignment, students)
@@ -363,19 +387,38 @@ def grade_assignment(
         trusted = _trusted_course(course_root, Path(tmp), [assignment])
         sync_assignment(_sqlite_url(trusted), db_url, assignment)
         expected = _graded_cells(trusted, assignment)
+        releases = _trusted_releases(trusted, assignment)
         for student, folder in submissions.items():
-            grade = grade_submission(
-                course_root,
-                assignment,
-                student,
-                folder,
-                expected,
-                trusted / "gradebook.db",
-                limits or Limits(),
-            )
-            record_grade(db_url, grade)
+            grade = grade_submission(course_root, assignment, student, folder, expected, releases, limits,
+                                     unsafe_no_sandbox)  # fmt: skip
+            if grade.status == "graded":
+                record_grade(db_url, grade)
             grades.append(grade)
     return grades
+
+
+def _trusted_releases(trusted: Path, assignment: str) -> dict[str, list[TrustedCell]]:
+    """Notebook name -> its cells as the trusted course generated them (checksums verified)."""
+    try:
+        return {
+            nb.stem: trusted_cells(nb, _sqlite_url(trusted), COURSE_ID, assignment)
+            for nb in sorted((trusted / RELEASE_DIR / assignment).glob("*.ipynb"))
+        }
+    except ScoringError as error:
+        raise GradingError(str(error)) from None
+
+
+def check_can_grade(limits: Limits, unsafe_no_sandbox: bool) -> None:
+    """Refuse, before anything runs, bad limits or a machine that cannot sandbox a submission."""
+    problems = limits.problems(LIMIT_OPTIONS)
+    if problems:
+        raise GradingError(f"carpentry grade: {problems[0]}")
+    problem = "" if unsafe_no_sandbox else sandbox_problem()
+    if problem:
+        raise GradingError(
+            f"carpentry grade: cannot sandbox submissions here — {problem}; "
+            "or pass --unsafe-no-sandbox to run them unisolated (only for submissions you trust)"
+        )
 
 
 def _submissions(course_root: Path, assignment: str, students: list[str] | None) -> dict[str, Path]:
@@ -409,75 +452,131 @@ def grade_submission(
     student: str,
     folder: Path,
     expected: list[CellScore],
-    gradebook: Path,
+    releases: dict[str, list[TrustedCell]],
     limits: Limits,
+    unsafe_no_sandbox: bool = False,
 ) -> SubmissionGrade:
-    """Autograde one submission in a fresh temporary course; copy its autograded notebooks back."""
+    """Execute each notebook of one submission in a sandbox, then score it here; on success write the
+    executed notebooks into ``autograded/`` for formgrader and feedback."""
+    scores: dict[tuple[str, str], float] = {}
+    executed: dict[str, Any] = {}
+    isolation: list[str] = []
     with tempfile.TemporaryDirectory(prefix="carpentry-grade-") as tmp:
-        course = prepare_course(Path(tmp), course_root, assignment, student, folder, gradebook, limits.cell_s)
-        argv = nbgrader_command("autograde", assignment, "--student", student, "--force", "--log-level=WARN")
-        outcome = run_isolated(argv, course, course_root, limits)
-        scores = _read_scores(course, assignment, student)
-        _copy_autograded(course, course_root, assignment, student)
-    status = "timeout" if outcome.timed_out else ("graded" if scores is not None else "failed")
-    error = "" if status == "graded" else _last_log_line(outcome.log, outcome.timed_out, limits)
-    cells = [_trusted_score(cell, (scores or {}).get((cell.notebook, cell.grade_id))) for cell in expected]
-    return SubmissionGrade(assignment, student, status, error, cells, outcome.isolation)
+        submission = Path(tmp) / "submission"
+        copy_regular_files(folder, submission)
+        for name, cells in releases.items():
+            try:
+                notebook, where, layers = _execute_notebook(submission, assignment, name, cells, Path(tmp),
+                                                            limits, unsafe_no_sandbox)  # fmt: skip
+            except ScoringError as error:
+                return SubmissionGrade(assignment, student, "failed", f"{name}.ipynb: {error}", expected)
+            if notebook is None:
+                continue  # not submitted: its cells score 0
+            isolation = layers
+            executed[name] = notebook
+            for cell in cells:
+                index = where.get(cell.grade_id)
+                if cell.autograded and index is not None:
+                    scores[(name, cell.grade_id)] = cell_score(notebook.cells[index], cell.points)
+    _write_autograded(course_root, assignment, student, executed)
+    cells = [_with_score(cell, scores.get((cell.notebook, cell.grade_id))) for cell in expected]
+    return SubmissionGrade(assignment, student, "graded", "", cells, isolation)
 
 
-def _last_log_line(log: str, timed_out: bool, limits: Limits) -> str:
-    """One line for the instructor: why nbgrader could not grade the submission."""
-    if timed_out:
-        return f"stopped after {limits.wall_s:g} s (wall-clock limit; raise it with --timeout)"
-    lines = [line.strip() for line in log.splitlines() if line.strip()]
+def copy_regular_files(source: Path, destination: Path) -> None:
+    """Copy a submitted directory, keeping only regular files: links could point anywhere."""
+    destination.mkdir(parents=True)
+    for path in sorted(source.rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        target = destination / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+
+
+def _execute_notebook(
+    submission: Path,
+    assignment: str,
+    name: str,
+    cells: list[TrustedCell],
+    tmp: Path,
+    limits: Limits,
+    unsafe: bool,
+) -> tuple[Any, dict[str, int], list[str]]:
+    """Run one submitted notebook (its test cells restored) in the sandbox: the executed notebook (None
+    if it was not submitted), the index of each test cell in it, and the isolation it ran under."""
+    path = submission / f"{name}.ipynb"
+    if not path.is_file():
+        return None, {}, []
+    if path.stat().st_size > limits.output_bytes:
+        raise ScoringError(f"{path.stat().st_size / 2**20:.0f} MiB: too large to be a submitted notebook")
+    try:
+        submitted = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ScoringError(f"not a readable notebook ({error})") from None
+    sent, where = restore(submitted, cells)
+    work = tmp / f"run-{name}"
+    work.mkdir()
+    stdin, stdout, stderr = work / "notebook.ipynb", work / "executed.json", work / "log.txt"
+    stdin.write_text(json.dumps(sent))
+    inside = str(work / "home") if unsafe else SANDBOX_HOME
+    command = [
+        sys.executable, "-m", "carpentry_kit.teaching.execute",
+        "--submission", str(submission) if unsafe else SANDBOX_SUBMISSION,
+        "--workdir", f"{inside}/{assignment}",
+        "--cell-timeout", f"{limits.cell_s:g}",
+        "--max-output-chars", str(limits.max_output_chars),
+    ]  # fmt: skip
+    run = run_sandboxed(command, submission, stdin, stdout, stderr, limits, unsafe)
+    result = _read_result(run, stdout, stderr, limits)
+    check_executed(sent, result["notebook"])
+    import nbformat
+
+    return nbformat.from_dict(result["notebook"]), where, run.isolation
+
+
+def _read_result(run: SandboxRun, stdout: Path, stderr: Path, limits: Limits) -> dict[str, Any]:
+    """The sandbox's answer, or ScoringError saying in one line why there is none."""
+    if run.stopped:
+        raise ScoringError(run.stopped)
+    if run.memory_exhausted and run.returncode != 0:
+        raise ScoringError(f"ran out of memory (limit {limits.memory_bytes / 2**30:g} GiB, all processes)")
+    if run.returncode == -signal.SIGXFSZ or stdout.stat().st_size >= limits.output_bytes:
+        raise ScoringError(f"output flood: more than {limits.output_bytes / 2**20:g} MiB")
+    try:
+        result = json.loads(stdout.read_text())
+        failure = result["failure"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        raise ScoringError(f"the sandbox gave no result ({_last_line_of(stderr, run.returncode)})") from None
+    if failure:
+        raise ScoringError(str(failure)[:300])
+    return result
+
+
+def _last_line_of(log: Path, returncode: int) -> str:
+    with log.open("rb") as handle:
+        handle.seek(max(0, log.stat().st_size - 20_000))
+        lines = [line.strip() for line in handle.read().decode(errors="replace").splitlines() if line.strip()]
     errors = [line for line in lines if EXCEPTION_LINE.match(line)]
-    reason = (errors or lines or ["no message"])[-1][:300]
-    return f"nbgrader could not grade it ({reason}) — the submission may have damaged its sandbox"
+    return (errors or lines or [f"exit status {returncode}"])[-1][:300]
 
 
-def _read_scores(course: Path, assignment: str, student: str) -> dict[tuple[str, str], float] | None:
-    """Auto scores from the temporary gradebook (a copy, read only if it is a plain file), or None."""
-    from nbgrader.api import Gradebook
-
-    database = course / "gradebook.db"
-    if database.is_symlink() or not database.is_file():
-        return None
-    with tempfile.TemporaryDirectory(prefix="carpentry-scores-") as tmp:
-        copy = Path(tmp) / "gradebook.db"
-        shutil.copyfile(database, copy)
-        try:
-            with Gradebook(_sqlite_url(copy.parent), COURSE_ID) as gb:
-                submission = gb.find_submission(assignment, student)
-                return {
-                    (nb.name, grade.name): grade.auto_score
-                    for nb in submission.notebooks
-                    for grade in nb.grades
-                    if grade.auto_score is not None
-                }
-        except Exception:  # noqa: BLE001 - a missing entry or a damaged gradebook means no scores
-            return None
-
-
-def _trusted_score(cell: CellScore, score: float | None) -> CellScore:
-    """The cell with its score clamped to [0, max]: the parent trusts only the source's points."""
+def _with_score(cell: CellScore, score: float | None) -> CellScore:
+    """The cell with its score (None: never ran, or not submitted, scores 0)."""
     if cell.manual or score is None:
         return cell
-    return CellScore(
-        cell.notebook, cell.grade_id, min(max(float(score), 0.0), cell.max_score), cell.max_score, False
-    )
+    return CellScore(cell.notebook, cell.grade_id, score, cell.max_score, False)
 
 
-def _copy_autograded(course: Path, course_root: Path, assignment: str, student: str) -> None:
-    """Copy the autograded notebooks (plain files, bounded size) into the course for formgrader."""
-    source = course / "autograded" / student / assignment
-    if source.is_symlink() or not source.is_dir():
-        return
+def _write_autograded(course_root: Path, assignment: str, student: str, notebooks: dict[str, Any]) -> None:
+    """The executed notebooks, written by this process, into ``autograded/`` for formgrader."""
+    import nbformat
+
     target = course_root / "autograded" / student / assignment
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    for notebook in source.glob("*.ipynb"):
-        if notebook.is_file() and not notebook.is_symlink() and notebook.stat().st_size < 50 * 2**20:
-            shutil.copyfile(notebook, target / notebook.name)
+    for name, notebook in notebooks.items():
+        nbformat.write(notebook, target / f"{name}.ipynb")
 
 
 def record_grade(db_url: str, grade: SubmissionGrade) -> None:
@@ -515,7 +614,15 @@ def add_arguments(parser: argparse.ArgumentParser, name: str = "grade") -> None:
     parser.add_argument("--csv", type=Path, help="write the grades to this CSV file")
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="course root (default: here)")
     parser.add_argument(
-        "--timeout", type=float, default=Limits.wall_s, help="wall-clock limit per submission, s"
+        "--timeout", type=float, default=Limits.wall_s, help="wall-clock limit per notebook, s"
+    )
+    parser.add_argument(
+        "--cell-timeout", type=float, default=Limits.cell_s, help="limit per cell, s (then it is interrupted)"
+    )
+    parser.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="run submissions without isolation where no sandbox can be had (only submissions you trust)",
     )
     parser.add_argument("--generate", action="store_true", help="regenerate exercises/ from solutions/")
     parser.add_argument("--check-leaks", nargs="*", type=Path, metavar="PATH", help="check files for leaks")
@@ -535,7 +642,8 @@ def run_command(args: argparse.Namespace) -> int:
             return _report_leaks(find_leaks(args.check_leaks or [course / RELEASE_DIR], course / SOURCE_DIR))
         if not args.assignment:
             raise GradingError("carpentry grade: name an assignment (e.g. lesson01), or pass --generate")
-        grades = grade_assignment(course, args.assignment, args.student, Limits(wall_s=args.timeout))
+        limits = Limits(wall_s=args.timeout, cell_s=args.cell_timeout)
+        grades = grade_assignment(course, args.assignment, args.student, limits, args.unsafe_no_sandbox)
     except GradingError as error:
         print(error, file=sys.stderr)
         return 2
@@ -556,6 +664,10 @@ def _report_leaks(leaks: list[Leak]) -> int:
 
 
 def _report_grades(grades: list[SubmissionGrade], csv_path: Path | None) -> int:
+    layers = next((grade.isolation for grade in grades if grade.isolation), [])
+    if layers:
+        unsafe = "bwrap" not in layers
+        print(("UNSAFE, not sandboxed: " if unsafe else "sandboxed: ") + ", ".join(layers))
     for grade in grades:
         note = f" ({grade.error})" if grade.error else ""
         print(

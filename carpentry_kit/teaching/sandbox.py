@@ -1,153 +1,393 @@
-"""Run ``nbgrader autograde`` on one submission, isolated from the course and from other submissions.
+"""Run one command on one submission in a bubblewrap sandbox whose limits bind root.
 
-The submission and its source assignment are copied into a fresh temporary course with its own gradebook;
-nbgrader runs there in a child process with resource limits (CPU time, address space, file size, process
-count, a wall-clock timeout), ``HOME`` and the working directory inside the temporary directory and a
-scrubbed environment. Where the machine allows it (root, or unprivileged user namespaces) the child also
-gets its own mount, PID and network namespaces (``unshare``), in which the course's private directories
-(``submitted/``, ``autograded/``, ``feedback/``, ``solutions/``, the gradebook) are hidden, every file system
-but the temporary directory is read-only, and all capabilities are dropped so nothing can be remounted. The trusted parent then reads the scores from the temporary gradebook
-(see ``carpentry_kit.teaching.grading``).
+The command (``carpentry_kit.teaching.execute``: it only executes a notebook) runs under ``bwrap`` with
+its own PID, network, IPC and UTS namespaces, a fresh ``/proc``, no ``/sys`` (but a read-only view of the
+CPU topology, ``/sys/devices/system/cpu``, which ``lscpu`` needs), empty private ``/tmp``,
+``/dev/shm`` and home directory (memory-backed), and read-only views of only what it needs: the system
+(``/usr``, a few ``/etc`` files), the Python installation, the ``carpentry_kit`` package and a copy of the
+one submission. Nothing of the course (solutions, ``.git``, other submissions, the gradebook) and no
+other grader's temporary folder is visible, and nothing it writes outlives it. It runs as the unprivileged
+user 65534 with no capabilities, also when root grades (``setpriv`` inside a root-started ``bwrap``), so
+the host's ``/proc/sys`` stays read-only to it. Memory, processes and CPU are limited by a cgroup made
+for the run (cgroup v2 where the grader's cgroup delegates ``memory`` and ``pids``, else the cgroup v1
+``memory``, ``pids``, ``cpu`` and ``cpuacct`` hierarchies), which binds root where rlimits do not; the
+notebook arrives on stdin and the result leaves on stdout, both plain files of the trusted parent.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import resource
-import shlex
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 
-PRIVATE_DIRS = ("submitted", "autograded", "feedback", "solutions", ".exchange")
-PRIVATE_FILES = ("gradebook.db",)
-# Appended to the course's nbgrader_config.py in the temporary course: a kernel crash fails only the cell
-# it happened in, and huge outputs are cut.
-SANDBOX_CONFIG = """
-from carpentry_kit.teaching.sandbox import autograde_preprocessors
-c.Autograde.autograde_preprocessors = autograde_preprocessors()
-c.LimitOutput.max_lines = 200
-c.NbGraderApp.logfile = ""
-"""
-CELL_TIMEOUT_CONFIG = "c.Execute.timeout = {0}\nc.ExecutePreprocessor.timeout = {0}\n"
-MAX_OUTPUT_CHARS = 20_000
-# every unshare run (the trial and the sandbox): a forked child, killed with unshare, private mounts
-UNSHARE_FLAGS = ("--fork", "--kill-child", "--propagation", "private")
+NOBODY = 65534
+SANDBOX_HOME = "/home/grader"
+SANDBOX_PACKAGE = "/opt/carpentry-kit"
+SANDBOX_SUBMISSION = "/submission"
+ETC_FILES = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "fonts",
+    "alternatives",
+    "passwd",
+    "group",
+)
+CPU_TOPOLOGY = Path("/sys/devices/system/cpu")  # the only part of /sys shown, read-only
+TOP_LINKS = ("bin", "lib", "lib64", "sbin")
+CGROUP_PREFIX = "carpentry-grade-"
+POLL_S = 0.2
+MIN_BWRAP = (0, 8)  # --size and --perms for tmpfs
+
+
+class SandboxUnavailable(Exception):
+    """This machine cannot isolate a submission: one line saying what is missing."""
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one isolated autograding run."""
+    """Resource limits of one sandboxed notebook run."""
 
     wall_s: float = 600.0
-    cell_s: int | None = None  # per-cell timeout; None keeps the course's (nbgrader_config.py)
-    cpu_s: int = 900
-    memory_bytes: int = 6 * 2**30
-    file_bytes: int = 256 * 2**20
+    cell_s: float = 90.0  # per cell; a cell past it is interrupted and fails
+    cpu_s: float = 900.0  # CPU time of all the sandbox's processes together
+    memory_bytes: int = 6 * 2**30  # all processes together, /tmp and /dev/shm included
+    output_bytes: int = 64 * 2**20  # the executed notebook returned, and any one file written
     processes: int = 512
+    cpus: float = 1.0  # CPU share (cgroup quota)
+    max_output_chars: int = 20_000  # output kept per cell: the rest is cut
 
-    def apply(self) -> None:
-        """Set the limits on the current process (called in the child before exec)."""
-        for name, value in (
-            ("RLIMIT_CPU", self.cpu_s),
-            ("RLIMIT_AS", self.memory_bytes),
-            ("RLIMIT_FSIZE", self.file_bytes),
-            ("RLIMIT_NPROC", self.processes),
-            ("RLIMIT_CORE", 0),
-        ):
+    def problems(self, names: dict[str, str] | None = None) -> list[str]:
+        """What is wrong with these limits (each must be a finite number above zero); ``names`` gives the
+        option that sets a field, for the message."""
+        bad = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
+                name = (names or {}).get(item.name, item.name)
+                bad.append(f"{name} must be a number above 0, not {value!r}")
+        return bad
+
+    def apply_rlimits(self, unsafe: bool) -> None:
+        """Per-process limits, set in the child before exec (a second line behind the cgroup)."""
+        cpu = math.ceil(self.cpu_s)
+        limits = [("RLIMIT_CPU", cpu), ("RLIMIT_FSIZE", self.output_bytes), ("RLIMIT_CORE", 0)]
+        if unsafe:  # no cgroup: the per-process limits are all there is
+            limits += [("RLIMIT_AS", self.memory_bytes), ("RLIMIT_NPROC", self.processes)]
+        for name, value in limits:
             resource.setrlimit(getattr(resource, name), (value, value))
 
 
 @dataclass
-class IsolatedRun:
-    """What happened to one isolated nbgrader run."""
+class SandboxRun:
+    """What happened to one sandboxed run: its exit status and, when it was stopped, why."""
 
     returncode: int
-    timed_out: bool
-    log: str
-    isolation: list[str] = field(default_factory=list)
+    stopped: str  # "" or why the parent stopped it (time, CPU)
+    memory_exhausted: bool
+    isolation: list[str]
 
 
-def prepare_course(
-    workdir: Path,
-    course_root: Path,
-    assignment: str,
-    student: str,
-    submission: Path,
-    gradebook: Path,
-    cell_s: int | None = None,
-) -> Path:
-    """A fresh course in ``workdir``: the course config, the source assignment, a copy of the trusted
-    ``gradebook`` in which it is already generated, and the one submission."""
-    course = workdir / "course"
-    shutil.copytree(course_root / "solutions" / assignment, course / "solutions" / assignment)
-    shutil.copyfile(gradebook, course / "gradebook.db")
-    copy_regular_files(submission, course / "submitted" / student / assignment)
-    config = (course_root / "nbgrader_config.py").read_text()
-    extra = CELL_TIMEOUT_CONFIG.format(int(cell_s)) if cell_s else ""
-    (course / "nbgrader_config.py").write_text(config + SANDBOX_CONFIG + extra)
-    (workdir / "home").mkdir()
-    return course
+# --- cgroups ---------------------------------------------------------------------------------------------
 
 
-def copy_regular_files(source: Path, destination: Path) -> None:
-    """Copy a submitted directory, keeping only regular files: links could point anywhere."""
-    destination.mkdir(parents=True)
-    for path in sorted(source.rglob("*")):
-        if path.is_symlink() or not path.is_file():
-            continue
-        target = destination / path.relative_to(source)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+def _mounts() -> list[tuple[str, str, set[str]]]:
+    """(mount point, file-system type, super options) of each mount of this process."""
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        head, _, tail = line.partition(" - ")
+        fstype, _, options = (tail.split() + ["", "", ""])[:3]
+        found.append((head.split()[4], fstype, set(options.split(","))))
+    return found
 
 
-def run_isolated(argv: list[str], course: Path, course_root: Path, limits: Limits) -> IsolatedRun:
-    """Run ``argv`` in the temporary ``course`` with the limits and whatever isolation this machine allows."""
-    workdir = course.parent
-    prefix, isolation = _isolation_prefix(course_root, workdir)
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            prefix + argv,
-            cwd=course,
-            env=_clean_environment(workdir),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=limits.apply,
-            start_new_session=True,
+def _own_cgroups() -> dict[str, str]:
+    """Controller (or "" for cgroup v2) -> this process's cgroup path."""
+    paths = {}
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(",") if controllers else [""]:
+            paths[controller] = path
+    return paths
+
+
+class Cgroup:
+    """The cgroup of one sandbox (v2: one directory; v1: one per hierarchy), removed after the run."""
+
+    def __init__(self, dirs: dict[str, Path], version: int):
+        self.dirs, self.version = dirs, version
+
+    @classmethod
+    def create(cls, limits: Limits) -> Cgroup:
+        """A new cgroup with the limits set, or SandboxUnavailable naming what is missing."""
+        name = CGROUP_PREFIX + secrets.token_hex(6)
+        v2 = _v2_base()
+        if v2:
+            return cls._made({"": v2 / name}, 2, limits)
+        v1 = _v1_bases()
+        if v1:
+            return cls._made({c: base / name for c, base in v1.items()}, 1, limits)
+        raise SandboxUnavailable(
+            "no cgroup to limit memory and processes: needs cgroup v2 with memory and pids enabled in "
+            "the cgroup.subtree_control of this process's cgroup (a delegated cgroup), or writable "
+            "cgroup v1 memory and pids hierarchies (root)"
         )
-        timed_out = _wait(process, limits.wall_s)
-        log.seek(0, os.SEEK_END)
-        log.seek(max(0, log.tell() - MAX_OUTPUT_CHARS))
-        text = log.read().decode(errors="replace")
-    return IsolatedRun(process.returncode, timed_out, text, isolation)
+
+    @classmethod
+    def _made(cls, dirs: dict[str, Path], version: int, limits: Limits) -> Cgroup:
+        group = cls(dirs, version)
+        try:
+            for path in dirs.values():
+                path.mkdir(exist_ok=True)  # v1 cpu and cpuacct may share a hierarchy
+            group._set_limits(limits)
+        except OSError as error:
+            group.remove()
+            raise SandboxUnavailable(f"cannot set cgroup limits ({error})") from None
+        return group
+
+    def _set_limits(self, limits: Limits) -> None:
+        period = 100_000
+        quota = str(max(1000, int(limits.cpus * period)))
+        if self.version == 2:
+            self._write("", "memory.max", limits.memory_bytes)
+            self._write("", "memory.swap.max", 0, optional=True)
+            self._write("", "pids.max", limits.processes)
+            self._write("", "cpu.max", f"{quota} {period}", optional=True)
+            return
+        self._write("memory", "memory.limit_in_bytes", limits.memory_bytes)
+        self._write("memory", "memory.memsw.limit_in_bytes", limits.memory_bytes, optional=True)
+        self._write("pids", "pids.max", limits.processes)
+        if "cpu" in self.dirs:
+            self._write("cpu", "cpu.cfs_period_us", period)
+            self._write("cpu", "cpu.cfs_quota_us", quota)
+
+    def _write(self, controller: str, name: str, value: object, optional: bool = False) -> None:
+        path = self.dirs[controller] / name
+        if optional and not path.exists():
+            return
+        path.write_text(str(value))
+
+    def join(self) -> None:
+        """Move the calling process into the cgroup (called in the child, before exec)."""
+        for path in self.dirs.values():
+            (path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def cpu_seconds(self) -> float:
+        """CPU time used by every process of the cgroup so far."""
+        try:
+            if self.version == 2:
+                stat = (self.dirs[""] / "cpu.stat").read_text().split()
+                return int(stat[stat.index("usage_usec") + 1]) / 1e6
+            if "cpuacct" in self.dirs:
+                return int((self.dirs["cpuacct"] / "cpuacct.usage").read_text()) / 1e9
+        except (OSError, ValueError):
+            pass
+        return 0.0
+
+    def memory_exhausted(self) -> bool:
+        """Whether the kernel's out-of-memory killer struck inside the cgroup."""
+        try:
+            if self.version == 2:
+                text = (self.dirs[""] / "memory.events").read_text()
+            else:
+                text = (self.dirs["memory"] / "memory.oom_control").read_text()
+        except OSError:
+            return False
+        counts = dict(line.split() for line in text.splitlines() if len(line.split()) == 2)
+        return int(counts.get("oom_kill", 0)) > 0
+
+    def processes(self) -> list[int]:
+        path = self.dirs["" if self.version == 2 else "pids"] / "cgroup.procs"
+        try:
+            return [int(pid) for pid in path.read_text().split()]
+        except OSError:
+            return []
+
+    def kill(self) -> None:
+        """SIGKILL every process of the cgroup, until none is left."""
+        kill_file = self.dirs.get("", Path("/nonexistent")) / "cgroup.kill"
+        for _ in range(100):
+            pids = self.processes()
+            if not pids:
+                return
+            if kill_file.exists():
+                kill_file.write_text("1")
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.05)
+
+    def remove(self) -> None:
+        self.kill()
+        for path in self.dirs.values():
+            for _ in range(50):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
 
 
-def _wait(process: subprocess.Popen, wall_s: float) -> bool:
+def _v2_base() -> Path | None:
+    """This process's cgroup v2 directory, if it delegates memory and pids to new child cgroups."""
+    mount = next((point for point, fstype, _ in _mounts() if fstype == "cgroup2"), None)
+    own = _own_cgroups().get("")
+    if mount is None or own is None:
+        return None
+    base = Path(mount) / own.lstrip("/")
+    control = base / "cgroup.subtree_control"
     try:
-        process.wait(timeout=wall_s)
-        return False
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        return True
+        enabled = set(control.read_text().split())
+        if not {"memory", "pids"} <= enabled:
+            control.write_text("+memory +pids")
+            enabled = set(control.read_text().split())
+        return base if {"memory", "pids"} <= enabled and os.access(base, os.W_OK) else None
+    except OSError:
+        return None
 
 
-def _clean_environment(workdir: Path) -> dict[str, str]:
-    home = workdir / "home"
+def _v1_bases() -> dict[str, Path] | None:
+    """Controller -> this process's cgroup v1 directory, if memory and pids are writable hierarchies."""
+    own = _own_cgroups()
+    bases = {}
+    for point, fstype, options in _mounts():
+        for controller in ("memory", "pids", "cpu", "cpuacct"):
+            if fstype == "cgroup" and controller in options and controller in own:
+                base = Path(point) / own[controller].lstrip("/")
+                if os.access(base, os.W_OK):
+                    bases[controller] = base
+    return bases if {"memory", "pids"} <= set(bases) else None
+
+
+# --- bubblewrap ------------------------------------------------------------------------------------------
+
+
+@cache
+def sandbox_problem() -> str:
+    """ "" when this machine can sandbox a submission, else one line saying what is missing."""
+    if not shutil.which("bwrap"):
+        return "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    version = _bwrap_version()
+    if version < MIN_BWRAP:
+        wanted = ".".join(map(str, MIN_BWRAP))
+        return f"bubblewrap {'.'.join(map(str, version))} is too old: {wanted} or later is needed (--size, --perms)"
+    if os.geteuid() == 0 and not shutil.which("setpriv"):
+        return "setpriv (util-linux) is not installed: root cannot drop to an unprivileged user without it"
+    try:
+        group = Cgroup.create(Limits())
+    except SandboxUnavailable as error:
+        return str(error)
+    group.remove()
+    try:
+        done = subprocess.run(
+            [*bwrap_command(Path("/nonexistent-submission")), "true"],
+            capture_output=True,
+            timeout=30,
+            env=sandbox_environment(),
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bwrap could not start ({error})"
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
+        return f"bwrap cannot create a sandbox here ({message[-1][:200]})"
+    return ""
+
+
+def _bwrap_version() -> tuple[int, ...]:
+    try:
+        text = subprocess.run(["bwrap", "--version"], capture_output=True, text=True, timeout=10).stdout
+        return tuple(int(part) for part in text.split()[-1].split(".")[:2])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+        return (0,)
+
+
+def bwrap_command(submission: Path, workdir: str = SANDBOX_HOME, limits: Limits | None = None) -> list[str]:
+    """The ``bwrap ... [setpriv ...]`` prefix that runs a command in the sandbox, in ``workdir``."""
+    limits = limits or Limits()
+    size = str(limits.memory_bytes)
+    argv = [
+        "bwrap",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+    ]
+    argv += ["--die-with-parent", "--new-session", "--proc", "/proc", "--dev", "/dev"]
+    for path in ("/tmp", "/dev/shm", SANDBOX_HOME):
+        argv += _parents(path) + ["--perms", "1777", "--size", size, "--tmpfs", path]
+    for name in TOP_LINKS:
+        top = Path("/") / name
+        if top.is_symlink():
+            argv += ["--symlink", os.readlink(top), str(top)]
+    for source, target in _read_only_views(submission):
+        argv += _parents(target) + ["--ro-bind", str(source), target]
+    argv += ["--chdir", workdir]
+    if os.geteuid() == 0:  # bwrap sets up as root; the command runs as nobody, no capabilities
+        ids = str(NOBODY)
+        drop = ["--reuid", ids, "--regid", ids, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
+        return [*argv, "--", "setpriv", *drop, "--no-new-privs", "--"]
+    uid = ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"]
+    return [*argv, *uid, "--"]
+
+
+def _parents(target: str) -> list[str]:
+    """bwrap options creating the missing parents of ``target`` world-readable (not 0700 like /root)."""
+    argv = []
+    for parent in reversed(Path(target).parents[:-1]):
+        if str(parent) != "/dev":
+            argv += ["--perms", "0755", "--dir", str(parent)]
+    return argv
+
+
+def _read_only_views(submission: Path) -> list[tuple[Path, str]]:
+    """(host path, sandbox path) of everything the sandbox may read."""
+    import carpentry_kit
+
+    views = [(Path("/usr"), "/usr")]
+    if CPU_TOPOLOGY.is_dir():  # lscpu (codecarbon) and torch read it; without it lscpu writes to stderr
+        views.append((CPU_TOPOLOGY, str(CPU_TOPOLOGY)))
+    views += [(Path("/etc") / n, f"/etc/{n}") for n in ETC_FILES if (Path("/etc") / n).exists()]
+    pythons = {Path(sys.base_prefix).resolve(), Path(sys.prefix)}
+    views += [(p, str(p)) for p in sorted(pythons) if not str(p).startswith("/usr/")]
+    views.append((Path(carpentry_kit.__file__).parent, f"{SANDBOX_PACKAGE}/carpentry_kit"))
+    if submission.is_dir():
+        views.append((submission, SANDBOX_SUBMISSION))
+    return views
+
+
+def sandbox_environment(home: str = SANDBOX_HOME, unsafe: bool = False) -> dict[str, str]:
+    """A scrubbed environment: no secrets of the grader's, home and caches in the sandbox."""
     bin_dir = str(Path(sys.executable).parent)
+    package = str(Path(__file__).resolve().parents[2]) if unsafe else SANDBOX_PACKAGE
     return {
-        "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
-        "HOME": str(home),
-        "TMPDIR": str(home),
+        "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "USER": "grader",
+        "TMPDIR": home if unsafe else "/tmp",
         "LANG": "C.UTF-8",
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "MPLCONFIGDIR": str(home / "matplotlib"),
+        "PYTHONPATH": package,
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "JUPYTER_RUNTIME_DIR": f"{home}/.jupyter-runtime",
+        "MPLCONFIGDIR": f"{home}/.matplotlib",
         "MPLBACKEND": "Agg",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONNOUSERSITE": "1",
@@ -155,103 +395,69 @@ def _clean_environment(workdir: Path) -> dict[str, str]:
     }
 
 
-def _isolation_prefix(course_root: Path, workdir: Path) -> tuple[list[str], list[str]]:
-    """The command prefix that isolates the child, and the isolation layers it provides."""
-    options = _namespaces_available()
-    if not options:
-        return [], ["rlimits", "tempdir"]
-    prefix = _unshare_command(options, _namespace_script(course_root, workdir), "sandbox")
-    return prefix, ["rlimits", "tempdir", "namespaces", "read-only-fs", "no-network", "no-caps"]
+# --- running ---------------------------------------------------------------------------------------------
 
 
-def _unshare_command(options: tuple[str, ...], script: str, name: str) -> list[str]:
-    """``unshare`` running ``script`` (as ``$0`` ``name``) in new namespaces; the command follows as ``$@``."""
-    return ["unshare", *options, *UNSHARE_FLAGS, "sh", "-c", script, name]
+def run_sandboxed(
+    command: list[str],
+    submission: Path,
+    stdin: Path,
+    stdout: Path,
+    stderr: Path,
+    limits: Limits,
+    unsafe: bool,
+) -> SandboxRun:
+    """Run ``command`` (a Python command line) sandboxed, or with rlimits only when ``unsafe``: stdin,
+    stdout and stderr are files of the parent's. Ctrl-C (or any exception) kills the whole sandbox."""
+    if unsafe:
+        home = stdout.parent / "home"
+        home.mkdir()
+        argv, env, group = command, sandbox_environment(str(home), unsafe=True), None
+        isolation = ["rlimits", "tempdir"]
+    else:
+        argv = bwrap_command(submission, limits=limits) + command
+        env, group = sandbox_environment(), Cgroup.create(limits)
+        isolation = ["bwrap", "namespaces", "uid-65534", "no-caps", "no-network", f"cgroup-v{group.version}"]
+    cwd = str(stdout.parent / "home") if unsafe else "/"
 
+    def child_setup() -> None:
+        if group:
+            group.join()
+        limits.apply_rlimits(unsafe)
 
-@cache
-def _namespaces_available() -> tuple[str, ...]:
-    """The ``unshare`` options that work here (a trial run of the real command), or () when not allowed."""
-    if not (shutil.which("unshare") and shutil.which("setpriv") and shutil.which("ip")):
-        return ()
-    user = () if os.geteuid() == 0 else ("--user", "--map-root-user")
-    options = ("--mount", "--pid", "--net", *user)
-    with tempfile.TemporaryDirectory(prefix="carpentry-trial-") as trial:
-        script = _namespace_script(Path(trial) / "course", Path(trial))
-        argv = [*_unshare_command(options, script, "trial"), "true"]
-        try:
-            done = subprocess.run(argv, capture_output=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            return ()
-    return options if done.returncode == 0 else ()
-
-
-def _namespace_script(course_root: Path, workdir: Path) -> str:
-    """Shell run inside the new namespaces: loopback up, the course's private parts hidden, every file
-    system read-only except ``workdir``, then all capabilities dropped so nothing can be remounted."""
-    work = shlex.quote(str(workdir))
-    lines = ["set -e", "ip link set lo up", f"mount --bind {work} {work}"]
-    for name in PRIVATE_DIRS:
-        path = shlex.quote(str(course_root / name))
-        lines.append(f"if [ -d {path} ]; then mount -t tmpfs -o size=1m,mode=755 none {path}; fi")
-    for name in PRIVATE_FILES:
-        path = shlex.quote(str(course_root / name))
-        lines.append(f"if [ -f {path} ]; then mount --bind /dev/null {path}; fi")
-    lines += [
-        "awk '{print $5}' /proc/self/mountinfo | while read -r m; do",
-        f'  case "$m" in {work}|/proc*|/sys*|/dev*) ;; *) mount -o remount,bind,ro "$m" 2>/dev/null || true ;; esac',
-        "done",
-        "if touch /.carpentry-rw-check 2>/dev/null; then rm -f /.carpentry-rw-check; exit 97; fi",
-        'exec setpriv --inh-caps=-all --bounding-set=-all --no-new-privs -- "$@"',
-    ]
-    return "\n".join(lines)
-
-
-def autograde_preprocessors() -> list[type]:
-    """nbgrader's autograde pipeline with an ``Execute`` that survives a kernel crash in one cell."""
-    from nbgrader.converters.autograde import Autograde
-    from nbgrader.preprocessors import Execute
-
-    return [
-        resilient_execute_class() if cls is Execute else cls
-        for cls in Autograde.autograde_preprocessors.default()
-    ]
-
-
-def resilient_execute_class() -> type:
-    """An nbgrader ``Execute`` in which a dead kernel fails the cell it died in, restarts, and continues;
-    each cell's output is cut to ``MAX_OUTPUT_CHARS`` characters. Built on demand: nbgrader is heavy."""
-    from nbclient.exceptions import DeadKernelError
-    from nbformat.notebooknode import NotebookNode
-    from nbgrader.preprocessors import Execute
-
-    class _ResilientExecute(Execute):
-        def preprocess_cell(self, cell, resources, cell_index):
+    try:
+        with stdin.open("rb") as fin, stdout.open("wb") as fout, stderr.open("wb") as ferr:
+            process = subprocess.Popen(
+                argv, cwd=cwd, env=env, stdin=fin, stdout=fout, stderr=ferr, preexec_fn=child_setup,
+                start_new_session=True,
+            )  # fmt: skip
             try:
-                cell, resources = super().preprocess_cell(cell, resources, cell_index)
-            except DeadKernelError as error:
-                cell.outputs.append(
-                    _error_output("DeadKernelError", f"the kernel died in this cell: {error}")
-                )
-                self._restart_kernel()
-            _truncate_outputs(cell)
-            return cell, resources
+                stopped = _supervise(process, group, limits)
+            finally:
+                _kill(process, group)
+        exhausted = bool(group and group.memory_exhausted())
+    finally:
+        if group:
+            group.remove()
+    return SandboxRun(process.returncode, stopped, exhausted, isolation)
 
-        def _restart_kernel(self):
-            from jupyter_core.utils import run_sync
 
-            run_sync(self.km.restart_kernel)(now=True)
-            self.kc.stop_channels()
-            self.kc = self.km.client()
-            self.kc.start_channels()
-            run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+def _supervise(process: subprocess.Popen, group: Cgroup | None, limits: Limits) -> str:
+    """Wait for ``process``; "" when it ended by itself, else why it had to be stopped."""
+    deadline = time.monotonic() + limits.wall_s
+    while process.poll() is None:
+        if time.monotonic() > deadline:
+            return f"stopped after {limits.wall_s:g} s (wall-clock limit; raise it with --timeout)"
+        if group and group.cpu_seconds() > limits.cpu_s:
+            return f"stopped after {limits.cpu_s:g} s of CPU time (all its processes together)"
+        time.sleep(POLL_S)
+    return ""
 
-    def _error_output(name: str, message: str) -> NotebookNode:
-        return NotebookNode(output_type="error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
 
-    def _truncate_outputs(cell: NotebookNode) -> None:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and len(output.text) > MAX_OUTPUT_CHARS:
-                output.text = output.text[:MAX_OUTPUT_CHARS] + "\n... output truncated by the grader ...\n"
-
-    return _ResilientExecute
+def _kill(process: subprocess.Popen, group: Cgroup | None) -> None:
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    if group:
+        group.kill()

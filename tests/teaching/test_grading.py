@@ -1,6 +1,7 @@
 """`carpentry grade`: real nbgrader autograding of lesson01, including hostile and broken submissions.
 
-Each submission runs isolated; none may crash the run, change another student's grade or touch the course.
+Each submission runs in its own sandbox and is scored by the parent; none may crash the run, change another
+student's grade or touch the course. The attacks on the sandbox itself are in test_grading_hostile.py.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def _submissions(course: Path) -> dict[str, dict]:
         "heidi": _edit(
             solution("solution"),
             "matmul-flop",
-            "import shutil\nshutil.rmtree('../../..', ignore_errors=True)\n"
+            "import shutil\nshutil.rmtree('../..', ignore_errors=True)\n"  # its home, working directory included
             f"shutil.rmtree({str(course / 'submitted')!r}, ignore_errors=True)\n"
             f"try:\n    open({course_files!r}, 'w').write('gone')\nexcept OSError:\n    pass\n"
             "def matmul_flop(n):\n    return 2 * n**3\n",
@@ -160,9 +161,10 @@ def test_edited_and_deleted_test_cells_do_not_help(graded):
 
 def test_destructive_submission_touches_nothing_outside_its_sandbox(graded):
     course, grades, before = graded
-    heidi = grades["heidi"]  # deleted its own sandbox (gradebook included): nbgrader cannot finish
-    assert (heidi.status, heidi.auto_score) == ("failed", 0)
-    assert heidi.error.startswith("nbgrader could not grade it (") and "\n" not in heidi.error
+    # deleting "everything" reaches only the sandbox's own memory-backed home: nothing else is writable.
+    # Its own working directory gone, the benchmark run (os.getcwd) fails, and the two tests after it
+    assert grades["heidi"].status == "graded"
+    assert _cell_scores(grades["heidi"]) == {**_full(), "test-run-matmul": 0, "test-provenance": 0}
     for path, content in before.items():
         assert path.read_bytes() == content, f"{path} was changed by grading"
     assert grades["alice"].auto_score == FULL
