@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -292,6 +294,16 @@ def check_rating_at_least(rating: Any, minimum: float) -> None:
 # --- per-case partial credit -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CaseResult:
+    """One checked case of a graded cell: its share of the points, and the failure message ('' if it passed)."""
+
+    name: str
+    weight: float
+    required: bool
+    message: str
+
+
 class Cases:
     """Per-case partial credit for one graded test cell: each named case is worth its share of ``points``,
     every failing case is reported at once, and the cell's last line, ``cases.score()``, is the number of
@@ -302,39 +314,42 @@ class Cases:
             check_close("median", median_and_iqr([1, 2, 3])[0], 2)
         cases.score()
 
-    ``needs`` maps the names a case may use to the task that defines them: a case that meets one of them
-    undefined (or still raising ``NotImplementedError``) says which task to finish first, never a raw
-    ``NameError``. Report lines go to standard output (nbgrader zeroes a cell that writes to stderr)."""
+    A ``required`` case is the point of the task (e.g. timing only the work): when it fails the cell earns
+    nothing, whatever else passes. ``needs`` maps the names a case may use to the task that defines them: a
+    case that meets one of them undefined (or still raising ``NotImplementedError``) says which task to
+    finish first, never a raw ``NameError``. Report lines go to standard output (nbgrader zeroes a cell that
+    writes to stderr)."""
 
     def __init__(self, points: float, needs: Mapping[str, str] | None = None) -> None:
         self.points = float(points)
         self.needs = dict(needs or {})
-        self.results: list[tuple[str, float, str]] = []  # (case name, weight, "" or the failure message)
+        self.results: list[CaseResult] = []
 
-    def case(self, name: str, weight: float = 1.0) -> _Case:
+    def case(self, name: str, weight: float = 1.0, required: bool = False) -> _Case:
         """A ``with`` block checking one named case; a failure is recorded, not raised."""
-        return _Case(self, name, weight)
-
-    def record(self, name: str, weight: float, message: str) -> None:
-        self.results.append((name, weight, message))
+        return _Case(self, name, weight, required)
 
     def earned(self) -> float:
-        """Points earned: ``points`` times the passing share of the cases' weights."""
-        total = sum(weight for _, weight, _ in self.results)
-        passed = sum(weight for _, weight, message in self.results if not message)
-        if not total or passed == total:
-            return self.points if total else 0.0
-        return round(self.points * passed / total, 3)
+        """Points earned: ``points`` times the passing share of the cases' weights (0 if a required case
+        failed)."""
+        total = sum(r.weight for r in self.results)
+        passed = sum(r.weight for r in self.results if not r.message)
+        if not total or any(r.required and r.message for r in self.results):
+            return 0.0
+        return self.points if passed == total else round(self.points * passed / total, 3)
 
     def score(self) -> float:
         """Print every case (failures with their advice) and return the points earned."""
         earned = self.earned()
-        failed = sum(1 for *_, message in self.results if message)
-        print(
-            f"{len(self.results) - failed} of {len(self.results)} checks pass: {earned:g} of {self.points:g} points"
-        )
-        for name, _, message in self.results:
-            print(f"  {'FAIL' if message else 'ok  '}  {name}" + (f": {message}" if message else ""))
+        passed = sum(1 for r in self.results if not r.message)
+        print(f"{passed} of {len(self.results)} checks pass: {earned:g} of {self.points:g} points")
+        for r in self.results:
+            mark = (
+                "ok  "
+                if not r.message
+                else ("FAIL (the point of the task: no points without it)" if r.required else "FAIL")
+            )
+            print(f"  {mark}  {r.name}" + (f": {r.message}" if r.message else ""))
         return earned
 
     def explain(self, error: BaseException) -> str:
@@ -351,18 +366,16 @@ class Cases:
             if name:
                 return f"`{name}` still raises NotImplementedError: finish {task} before this test"
             return "an answer still raises NotImplementedError: finish it before this test"
-        return f"your code raised {type(error).__name__}: {error}"
+        return f"{type(error).__name__}: {error}"
 
 
 class _Case:
-    """One ``with cases.case(name):`` block."""
+    """One ``with cases.case(name):`` block; warnings raised inside it are added to its failure message."""
 
-    def __init__(self, cases: Cases, name: str, weight: float) -> None:
-        self.cases, self.name, self.weight = cases, name, weight
+    def __init__(self, cases: Cases, name: str, weight: float, required: bool) -> None:
+        self.cases, self.name, self.weight, self.required = cases, name, weight, required
 
     def __enter__(self) -> _Case:
-        import warnings
-
         self._warnings = warnings.catch_warnings(record=True)
         self._caught = self._warnings.__enter__()
         warnings.simplefilter("always")
@@ -376,7 +389,7 @@ class _Case:
         notes = sorted({f"{w.category.__name__}: {w.message}" for w in self._caught})
         if notes and message:
             message += f" (warnings: {'; '.join(notes)})"
-        self.cases.record(self.name, self.weight, message)
+        self.cases.results.append(CaseResult(self.name, self.weight, self.required, message))
         return True
 
 

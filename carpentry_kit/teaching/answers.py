@@ -799,3 +799,8 @@ def check_epochs_to_target(fn: Callable) -> None:
         if got == hits[-1]:
             _fail(f"{where}: {LAST_EPOCH}")
         _fail(where)
+
+
+def reference_matmul_flop(n: int) -> int:
+    """The operation count of an n x n matrix multiply, for grading ``gflops`` on its own."""
+    return 2 * n**3
