@@ -175,3 +175,15 @@ def test_an_unfinished_task_says_which_task_to_finish(assignment, graded):
     for cell in test_cells(assignment):
         seen = feedback(course, assignment, "untouched", cell)
         assert re.search(r"finish task \d", seen) and "Traceback" not in seen, f"{assignment}/{cell}:\n{seen}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ["lesson02", "lesson08"])
+def test_graders_see_the_rubric_above_each_written_answer(assignment, graded):
+    """formgrader shows the autograded notebook: its question cells carry the rubric again (restored from the
+    gradebook), though the learner's copy had none."""
+    course, _ = graded(assignment)
+    path = course / "autograded" / "untouched" / assignment / f"{assignment}.ipynb"
+    text = "".join("".join(cell["source"]) for cell in json.loads(path.read_text())["cells"])
+    assert "### BEGIN MARK SCHEME" in text and "**Model answer.**" in text
+    assert "MARK SCHEME" not in (ROOT / "exercises" / assignment / f"{assignment}.ipynb").read_text()

@@ -160,7 +160,7 @@ INVERTED_RATE = "the ratio is upside down: a rate is work per unit of time, so i
 
 def check_matmul_flop(fn: Callable) -> None:
     """``fn(n)`` is the operation count of an n x n matrix multiply for n from 1 to 1000."""
-    for n in (1, 3, 7, 64, 512, 1000):
+    for n in (3, 7, 64, 512, 1000, 1):
         got = _number(f"matmul_flop({n})", call(fn, f"matmul_flop({n})", n))
         expected = 2 * n**3
         if got == expected:
@@ -235,10 +235,10 @@ def check_median(fn: Callable, kind: str, name: str = "median_and_iqr") -> None:
         where = f"the median of {_shown(sample)} is {expected:.4g}, not {got:.4g}"
         if _near(got, float(np.mean(sample))):
             _fail(f"{where}: {MEAN_FOR_MEDIAN}")
-        if _near(got, sample[n // 2]) or _near(got, sample[(n - 1) // 2]):
-            _fail(f"{where}: {UNSORTED_MIDDLE}")
         if n % 2 == 0 and (_near(got, ordered[n // 2]) or _near(got, ordered[n // 2 - 1])):
             _fail(f"{where}: {EVEN_MIDDLE}")
+        if _near(got, sample[n // 2]) or _near(got, sample[(n - 1) // 2]):
+            _fail(f"{where}: {UNSORTED_MIDDLE}")
         if n > 1 and _near(got, true_iqr(sample)) and _near(other, expected):
             _fail(f"{where}: {SWAPPED_PAIR}")
         _fail(where)
