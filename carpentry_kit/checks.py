@@ -366,6 +366,8 @@ class Cases:
             if name:
                 return f"`{name}` still raises NotImplementedError: finish {task} before this test"
             return "an answer still raises NotImplementedError: finish it before this test"
+        if type(error).__name__ == "SpecError":
+            return f"the spec is not valid: {error}"
         return f"{type(error).__name__}: {error}"
 
 
