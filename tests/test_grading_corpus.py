@@ -29,7 +29,7 @@ def corpus(assignment: str) -> list[dict[str, Any]]:
     return yaml.safe_load((CORPUS / f"{assignment}.yaml").read_text())
 
 
-def test_cells(assignment: str) -> dict[str, float]:
+def points_of_test_cells(assignment: str) -> dict[str, float]:
     """grade_id -> points of the autograded test cells of an assignment."""
     cells = {}
     for cell in _notebook("solutions", assignment)["cells"]:
@@ -37,9 +37,6 @@ def test_cells(assignment: str) -> dict[str, float]:
         if meta.get("grade") and not meta.get("solution"):
             cells[meta["grade_id"]] = float(meta["points"])
     return cells
-
-
-test_cells.__test__ = False  # a helper, not a test
 
 
 def submission(assignment: str, entry: dict[str, Any]) -> dict:
@@ -74,7 +71,7 @@ def test_corpus_has_enough_realistic_wrong_submissions():
     entries = {name: corpus(name) for name in ASSIGNMENTS}
     assert all(len(found) >= 4 for found in entries.values()) and sum(map(len, entries.values())) >= 35
     for name, found in entries.items():
-        cells = test_cells(name)
+        cells = points_of_test_cells(name)
         assert len({entry["student"] for entry in found}) == len(found), f"{name}: student ids repeat"
         for entry in found:
             submission(name, entry)  # every edit applies
@@ -131,7 +128,7 @@ def _grade_corpus(course: Path, assignment: str) -> tuple[Path, dict[str, dict[s
         for student in notebooks:
             scores[student] = {
                 cell: gb.find_grade(cell, assignment, assignment, student).score
-                for cell in test_cells(assignment)
+                for cell in points_of_test_cells(assignment)
             }
     return course, scores
 
@@ -151,7 +148,7 @@ def feedback(course: Path, assignment: str, student: str, grade_id: str) -> str:
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_wrong_answers_lose_exactly_their_points_and_get_their_message(assignment, graded):
     course, scores = graded(assignment)
-    full = test_cells(assignment)
+    full = points_of_test_cells(assignment)
     assert scores["solution"] == full
     assert scores["untouched"] == dict.fromkeys(full, 0.0)
     for entry in corpus(assignment):
@@ -172,7 +169,7 @@ def test_wrong_answers_lose_exactly_their_points_and_get_their_message(assignmen
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_an_unfinished_task_says_which_task_to_finish(assignment, graded):
     course, _ = graded(assignment)
-    for cell in test_cells(assignment):
+    for cell in points_of_test_cells(assignment):
         seen = feedback(course, assignment, "untouched", cell)
         assert re.search(r"finish task \d", seen) and "Traceback" not in seen, f"{assignment}/{cell}:\n{seen}"
 
