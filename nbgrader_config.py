@@ -44,3 +44,9 @@ c.Execute.interrupt_on_timeout = True
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# The rubrics of the written answers are "### BEGIN MARK SCHEME" regions in the locked question cells: the
+# gradebook keeps them, so graders see them in formgrader, and generate_assignment removes them from the
+# learners' copy. nbgrader would only allow them in "manually graded task" cells, which carry points of
+# their own; the questions here are plain locked cells (the points are on the answer cells).
+c.ClearMarkScheme.enforce_metadata = False

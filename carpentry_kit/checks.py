@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +126,9 @@ def check_text_mentions(name: str, text: Any, words: Iterable[str]) -> None:
 
 
 def check_plot_labelled(ax_or_fig: Any) -> None:
-    """Every axes of a matplotlib figure (or the one axes given) has a title and both axis labels, each
-    axis label with its unit in brackets, e.g. ``"latency (ms)"`` or ``"energy [J]"``."""
+    """Every axes of a matplotlib figure (or the one axes given) has a title and both axis labels; a
+    quantitative axis label gives its unit in brackets, e.g. ``"latency (ms)"`` or ``"energy [J]"``. A
+    categorical axis (named ticks such as "A" and "B", or string categories) needs a label but no unit."""
     axes = ax_or_fig.get_axes() if hasattr(ax_or_fig, "get_axes") else [ax_or_fig]
     if not axes:
         _fail("the figure has no axes", "draw the plot into the figure, e.g. `fig, ax = plt.subplots()`")
@@ -135,12 +138,35 @@ def check_plot_labelled(ax_or_fig: Any) -> None:
             _fail(f"{where} has no title", "call `ax.set_title('what is compared, on which system')`")
         for axis, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())):
             if not label.strip():
-                _fail(f"{where} has no {axis}-axis label", f"call `ax.set_{axis}label('quantity (unit)')`")
+                _fail(
+                    f"{where} has no {axis}-axis label", f"call `ax.set_{axis}label(...)` with what it shows"
+                )
+            if _categorical(getattr(ax, f"{axis}axis")):
+                continue
             if not any(o in label and label.rstrip().endswith(c) for o, c in _UNIT_MARKS):
                 _fail(
                     f"the {axis}-axis label {label!r} of {where} has no unit",
-                    f"end it with the unit in brackets, e.g. `ax.set_{axis}label('{label} (s)')`",
+                    "a reader cannot compare numbers without their unit: end the label with it in brackets",
                 )
+
+
+def _categorical(axis: Any) -> bool:
+    """Whether an axis shows categories (string units, or every tick named by text that is not a number)."""
+    if type(axis.get_converter() if hasattr(axis, "get_converter") else axis.converter).__name__ == (
+        "StrCategoryConverter"
+    ):
+        return True
+    labels = [tick.get_text().strip() for tick in axis.get_ticklabels()]
+    labels = [text for text in labels if text]
+    return bool(labels) and not any(_numeric(text) for text in labels)
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text.replace("−", "-"))
+    except ValueError:
+        return False
+    return True
 
 
 def check_spec_valid(path_or_spec: Any) -> Any:
@@ -276,3 +302,118 @@ def check_rating_at_least(rating: Any, minimum: float) -> None:
         _fail(
             f"the spec rates {total:g}/30, below the required {minimum:g}", "improve it:\n" + "\n".join(tips)
         )
+
+
+# --- per-case partial credit -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One checked case of a graded cell: its share of the points, and the failure message ('' if it passed)."""
+
+    name: str
+    weight: float
+    required: bool
+    message: str
+
+
+class Cases:
+    """Per-case partial credit for one graded test cell: each named case is worth its share of ``points``,
+    every failing case is reported at once, and the cell's last line, ``cases.score()``, is the number of
+    points earned (nbgrader reads a test cell whose output is one number as its partial score)::
+
+        cases = Cases(2, needs={"median_and_iqr": "task 2"})
+        with cases.case("odd count"):
+            check_close("median", median_and_iqr([1, 2, 3])[0], 2)
+        cases.score()
+
+    A ``required`` case is the point of the task (e.g. timing only the work): when it fails the cell earns
+    nothing, whatever else passes. ``needs`` maps the names a case may use to the task that defines them: a
+    case that meets one of them undefined (or still raising ``NotImplementedError``) says which task to
+    finish first, never a raw ``NameError``. Report lines go to standard output (nbgrader zeroes a cell that
+    writes to stderr)."""
+
+    def __init__(self, points: float, needs: Mapping[str, str] | None = None) -> None:
+        self.points = float(points)
+        self.needs = dict(needs or {})
+        self.results: list[CaseResult] = []
+
+    def case(self, name: str, weight: float = 1.0, required: bool = False) -> _Case:
+        """A ``with`` block checking one named case; a failure is recorded, not raised."""
+        return _Case(self, name, weight, required)
+
+    def earned(self) -> float:
+        """Points earned: ``points`` times the passing share of the cases' weights (0 if a required case
+        failed)."""
+        total = sum(r.weight for r in self.results)
+        passed = sum(r.weight for r in self.results if not r.message)
+        if not total or any(r.required and r.message for r in self.results):
+            return 0.0
+        return self.points if passed == total else round(self.points * passed / total, 3)
+
+    def score(self) -> float:
+        """Print every case (failures with their advice) and return the points earned."""
+        earned = self.earned()
+        passed = sum(1 for r in self.results if not r.message)
+        print(f"{passed} of {len(self.results)} checks pass: {earned:g} of {self.points:g} points")
+        for r in self.results:
+            mark = (
+                "ok  "
+                if not r.message
+                else ("FAIL (the point of the task: no points without it)" if r.required else "FAIL")
+            )
+            print(f"  {mark}  {r.name}" + (f": {r.message}" if r.message else ""))
+        return earned
+
+    def explain(self, error: BaseException) -> str:
+        """The learner-facing message for an exception raised in a case."""
+        if isinstance(error, AssertionError):
+            return str(error) or "a check failed"
+        if isinstance(error, NameError):
+            name = getattr(error, "name", None) or str(error)
+            if name in self.needs:
+                return f"`{name}` is not defined yet: finish {self.needs[name]} (and run its cell) before this test"
+            return f"`{name}` is not defined — check the spelling, and run the cell that defines it"
+        if isinstance(error, NotImplementedError):
+            name, task = _unfinished(error, self.needs)
+            if name:
+                return f"`{name}` still raises NotImplementedError: finish {task} before this test"
+            return "an answer still raises NotImplementedError: finish it before this test"
+        if type(error).__name__ == "SpecError":
+            return f"the spec is not valid: {error}"
+        return f"{type(error).__name__}: {error}"
+
+
+class _Case:
+    """One ``with cases.case(name):`` block; warnings raised inside it are added to its failure message."""
+
+    def __init__(self, cases: Cases, name: str, weight: float, required: bool) -> None:
+        self.cases, self.name, self.weight, self.required = cases, name, weight, required
+
+    def __enter__(self) -> _Case:
+        self._warnings = warnings.catch_warnings(record=True)
+        self._caught = self._warnings.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, kind: Any, error: BaseException | None, tb: Any) -> bool:
+        self._warnings.__exit__(None, None, None)
+        if error is not None and not isinstance(error, Exception):
+            return False  # KeyboardInterrupt (a cell timeout), SystemExit: not the learner's answer
+        message = self.cases.explain(error) if error is not None else ""
+        notes = sorted({f"{w.category.__name__}: {w.message}" for w in self._caught})
+        if notes and message:
+            message += f" (warnings: {'; '.join(notes)})"
+        self.cases.results.append(CaseResult(self.name, self.weight, self.required, message))
+        return True
+
+
+def _unfinished(error: BaseException, needs: Mapping[str, str]) -> tuple[str, str]:
+    """(name, task) of the innermost needed function in the traceback of ``error`` (empty if none)."""
+    tb, found = error.__traceback__, ("", "")
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_name
+        if name in needs:
+            found = (name, needs[name])
+        tb = tb.tb_next
+    return found

@@ -15,15 +15,11 @@ from pathlib import Path
 
 from carpentry_kit.teaching.curriculum import (
     CLI_REFERENCE_FILE,
-    GUIDE_FILE,
     REGENERATE,
-    SCHEDULE_FILE,
     SPEC_REFERENCE_FILE,
     assessment_pages,
     generated_note,
-    load_schedule,
-    replace_region,
-    schedule_markdown,
+    guide_and_grading_pages,
     spec_reference_markdown,
 )
 
@@ -59,11 +55,8 @@ def _command_help(name: str) -> str:
 def generated_pages(root: str | Path = ".") -> dict[Path, str]:
     """Every generated page (path -> full text it should have)."""
     root = Path(root)
-    guide = (root / GUIDE_FILE).read_text(encoding="utf-8")
     return {
-        root / GUIDE_FILE: replace_region(
-            guide, "schedule", schedule_markdown(load_schedule(root / SCHEDULE_FILE))
-        ),
+        **guide_and_grading_pages(root),
         root / SPEC_REFERENCE_FILE: spec_reference_markdown(),
         root / CLI_REFERENCE_FILE: cli_reference_markdown(),
         **assessment_pages(root),

@@ -14,6 +14,7 @@ pydantic models, CLI from each command's ``--help``). Run from the repository ro
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -29,10 +30,14 @@ CLI_REFERENCE_FILE = Path("book/reference/cli.md")
 ASSESSMENT_FILE = Path("book/assessment.md")
 MISTAKES_FILE = Path("book/common-mistakes.md")
 REGENERATE = "python -m carpentry_kit.cli.pages"
+ASSESSMENT_FORMS = ("assessment-pre", "assessment-post")  # the concept inventory's nbgrader forms
 ASSESSMENT_SLOTS = {
     "pre": "Before: concept inventory and survey (`assessment-pre`)",
     "post": "After: concept inventory and survey (`assessment-post`)",
 }
+GRADING_FILE = Path("book/grading.md")
+ASSIGNMENT_MODES = ("in-class", "homework")
+MARK_SCHEME = re.compile(r"^### BEGIN MARK SCHEME\n(.*?)\n### END MARK SCHEME$", re.S | re.M)
 _BEGIN = "<!-- BEGIN GENERATED: {name} ({command}) -->"
 _END = "<!-- END GENERATED: {name} -->"
 
@@ -85,11 +90,22 @@ class WorkshopFormat:
 
 
 @dataclass(frozen=True)
+class ScheduledAssignment:
+    """One graded assignment in schedule.yml: its lesson, where learners do it and how long it takes."""
+
+    assignment: str
+    lesson: int
+    mode: str  # one of ASSIGNMENT_MODES
+    minutes: int
+
+
+@dataclass(frozen=True)
 class Schedule:
-    """schedule.yml: lessons by number, and the workshop formats."""
+    """schedule.yml: lessons by number, the workshop formats, and the graded assignments."""
 
     lessons: dict[int, ScheduledLesson]
     formats: dict[str, WorkshopFormat]
+    assignments: dict[str, ScheduledAssignment] = dataclasses.field(default_factory=dict)
 
 
 def load_schedule(path: str | Path = SCHEDULE_FILE) -> Schedule:
@@ -112,7 +128,36 @@ def load_schedule(path: str | Path = SCHEDULE_FILE) -> Schedule:
     formats = {
         name: _build_format(path, name, body, lessons) for name, body in (data.get("formats") or {}).items()
     }
-    return Schedule(lessons, formats)
+    assignments = [
+        _build_assignment(path, index, entry, lessons)
+        for index, entry in enumerate(data.get("assignments") or [])
+    ]
+    return Schedule(lessons, formats, {a.assignment: a for a in assignments})
+
+
+def _build_assignment(
+    path: Path, index: int, entry: Any, lessons: dict[int, ScheduledLesson]
+) -> ScheduledAssignment:
+    where = f"{path}: assignments[{index}]"
+    try:
+        item = ScheduledAssignment(
+            str(entry["assignment"]), int(entry["lesson"]), str(entry["mode"]), int(entry["minutes"])
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(
+            f"{where}: needs assignment, lesson, mode and minutes — got {entry!r} ({error})"
+        ) from None
+    if item.mode not in ASSIGNMENT_MODES:
+        raise ValueError(f"{where}: mode '{item.mode}' — write one of: {', '.join(ASSIGNMENT_MODES)}")
+    lesson = lessons.get(item.lesson)
+    if lesson is None:
+        raise ValueError(f"{where}: lesson {item.lesson} is not listed under `lessons:` — add it there")
+    if item.mode == "in-class" and item.minutes > lesson.exercises:
+        raise ValueError(
+            f"{where}: {item.minutes} min in class, but lesson {item.lesson} has {lesson.exercises} exercise "
+            "minutes — make it homework, or shorten it"
+        )
+    return item
 
 
 def _build_format(
@@ -401,7 +446,74 @@ def curriculum_problems(root: str | Path = ".") -> list[str]:
         for n in schedule.lessons
         if n not in present
     ]
+    solutions = root / "solutions"
+    graded = sorted(
+        p.name
+        for p in (solutions.iterdir() if solutions.is_dir() else [])
+        if any(p.glob("*.ipynb")) and p.name not in ASSESSMENT_FORMS  # placed by `{assessment: ...}` slots
+    )
+    problems += [
+        f"{root / SCHEDULE_FILE}: assignment {name} (solutions/{name}/) is not under `assignments:` — add it "
+        "with its lesson, mode (in-class or homework) and minutes"
+        for name in graded
+        if name not in schedule.assignments
+    ]
     return problems
+
+
+def assignment_points(notebook: Path) -> tuple[float, float]:
+    """(autograded, graded by hand) points of an nbgrader source notebook."""
+    auto = manual = 0.0
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade"):
+            if meta.get("solution"):
+                manual += float(meta["points"])
+            else:
+                auto += float(meta["points"])
+    return auto, manual
+
+
+def assignments_markdown(schedule: Schedule, root: Path) -> str:
+    """The instructor guide's table of graded assignments: lesson, in class or homework, minutes, points."""
+    rows = [
+        "| Assignment | After lesson | Where | Time (min) | Autograded points | Written points (by hand) |",
+        "| --- | --- | --- | ---: | ---: | ---: |",
+    ]
+    for item in schedule.assignments.values():
+        auto, manual = assignment_points(root / "solutions" / item.assignment / f"{item.assignment}.ipynb")
+        title = schedule.lessons[item.lesson].title
+        rows.append(
+            f"| `{item.assignment}` | {item.lesson}. {title} | {item.mode} | {item.minutes} | {auto:g} | {manual:g} |"
+        )
+    homework = sum(a.minutes for a in schedule.assignments.values() if a.mode == "homework")
+    in_class = [a.assignment for a in schedule.assignments.values() if a.mode == "in-class"]
+    note = (
+        f"In-class assignments ({', '.join(f'`{a}`' for a in in_class) or 'none'}) take the lesson's exercise "
+        "minutes of the timetable, in place of its challenges; the homework assignments add up to "
+        f"{homework} minutes after the workshop."
+    )
+    return "\n".join(rows) + "\n\n" + note
+
+
+def rubrics_markdown(root: Path) -> str:
+    """The rubric of every written answer, as the source notebooks' mark schemes give it to graders."""
+    parts = []
+    for notebook in sorted((root / "solutions").glob("*/*.ipynb")):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            text = _source(cell)
+            match = MARK_SCHEME.search(text)
+            if not match:
+                continue
+            title = text.splitlines()[0].lstrip("# ").strip()
+            question = text[: match.start()].split("\n", 1)[1].strip()
+            parts.append(
+                f"### `{notebook.parent.name}` — {title}\n\n"
+                + "\n".join(f"> {line}".rstrip() for line in question.splitlines())
+                + f"\n\n{match[1].strip()}"
+            )
+    return "\n\n".join(parts)
 
 
 # ------------------------------------------------------------------------------------- generated pages
@@ -516,6 +628,20 @@ def replace_region(text: str, name: str, body: str) -> str:
             f"no region `{begin}` … `{end}` found — add the two marker lines where the {name} goes"
         )
     return pattern.sub(lambda _: f"{begin}\n\n{body}\n\n{end}", text)
+
+
+def guide_and_grading_pages(root: str | Path = ".") -> dict[Path, str]:
+    """The instructor guide (timetables and the assignments table) and the grading guide's rubrics."""
+    root = Path(root)
+    schedule = load_schedule(root / SCHEDULE_FILE)
+    guide = replace_region(
+        (root / GUIDE_FILE).read_text(encoding="utf-8"), "schedule", schedule_markdown(schedule)
+    )
+    grading = (root / GRADING_FILE).read_text(encoding="utf-8")
+    return {
+        root / GUIDE_FILE: replace_region(guide, "assignments", assignments_markdown(schedule, root)),
+        root / GRADING_FILE: replace_region(grading, "rubrics", rubrics_markdown(root)),
+    }
 
 
 def assessment_pages(root: str | Path = ".") -> dict[Path, str]:

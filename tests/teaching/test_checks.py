@@ -130,3 +130,49 @@ def test_check_rating_at_least_lists_advice_from_the_real_rubric():
     checks.check_rating_at_least(rating, rating.total)
     with pytest.raises(AssertionError, match=rf"rates {rating.total}/30, below the required 30"):
         checks.check_rating_at_least(rating, 30)
+
+
+def test_cases_give_partial_credit_and_report_every_failure(capsys):
+    cases = checks.Cases(2, needs={"f": "task 1"})
+    with cases.case("passes"):
+        checks.check_close("x", 1.0, 1.0)
+    with cases.case("fails"):
+        checks.check_close("x", 2.0, 1.0)
+    with cases.case("undefined"):
+        f()  # noqa: F821 - a learner's task not done yet
+    assert cases.score() == 0.667
+    out = capsys.readouterr().out
+    assert "1 of 3 checks pass: 0.667 of 2 points" in out and "`x` is 2 but should be 1" in out
+    assert "`f` is not defined yet: finish task 1" in out
+
+
+def test_a_failed_required_case_earns_nothing_and_stubs_name_their_task():
+    def stub():
+        raise NotImplementedError()
+
+    cases = checks.Cases(2, needs={"stub": "task 3"})
+    with cases.case("ok"):
+        pass
+    with cases.case("the point", required=True):
+        stub()
+    assert cases.earned() == 0.0
+    assert (
+        cases.results[1].message == "`stub` still raises NotImplementedError: finish task 3 before this test"
+    )
+
+
+def test_a_categorical_axis_needs_a_label_but_no_unit():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.boxplot([[1.0, 2.0], [2.0, 3.0]])
+    ax.set_xticks([1, 2], ["A", "B"])
+    ax.set(title="latency of A and B", xlabel="version", ylabel="latency")
+    with pytest.raises(AssertionError, match="the y-axis label 'latency' of the plot has no unit"):
+        checks.check_plot_labelled(fig)
+    ax.set_ylabel("latency (ms)")
+    checks.check_plot_labelled(fig)
+    plt.close(fig)

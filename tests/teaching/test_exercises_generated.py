@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from carpentry_kit.teaching.curriculum import MARK_SCHEME
 from carpentry_kit.teaching.grading import assignments, find_leaks, generate_exercises, nbgrader_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,12 +68,11 @@ def test_leak_checker_finds_solution_code_in_a_built_page(tmp_path):
     page = tmp_path / "lesson.html"
     page.write_text(
         '<pre><span class="k">return</span> <span class="mi">2</span> * n**3 # x</pre>\n'
-        "<p>check_close(&quot;matmul_flop(512)&quot;, matmul_flop(512), 2 * 512**3, "
-        "hint=&quot;use 2 * n**3 for any n&quot;)</p>"
+        "<p>    answers.check_matmul_flop(<span>matmul_flop</span>)</p>"
     )
     leaks = find_leaks([tmp_path], ROOT / "solutions")
     assert [leak.source for leak in leaks] == ["lesson01/lesson01.ipynb"]
-    assert "matmul_flop(512)" in leaks[0].text
+    assert "check_matmul_flop" in leaks[0].text
 
 
 def _graded_cells(notebook: Path) -> int:
@@ -108,3 +109,22 @@ def _validate(path: Path) -> subprocess.CompletedProcess:
         cwd=ROOT,
         env=env,
     )
+
+
+def test_every_written_answer_has_a_rubric_for_graders_only():
+    """The question above each written answer holds a mark scheme whose points add up to the answer's; the
+    released exercises hold none of it."""
+    rubric_row = re.compile(r"^\| (\d+(?:\.\d+)?) \| [^|]+ \| [^|]+ \|$", re.M)
+    for name in assignments(ROOT):
+        cells = json.loads((ROOT / "solutions" / name / f"{name}.ipynb").read_text())["cells"]
+        for before, cell in zip(cells, cells[1:], strict=False):
+            meta = cell["metadata"].get("nbgrader", {})
+            if not (meta.get("grade") and meta.get("solution")):
+                continue
+            scheme = MARK_SCHEME.search("".join(before["source"]))
+            assert scheme, f"{name}/{meta['grade_id']}: no mark scheme in the cell above the answer"
+            points = sum(float(p) for p in rubric_row.findall(scheme[1]))
+            assert points == meta["points"], f"{name}/{meta['grade_id']}: rubric {points} != {meta['points']}"
+            assert "**Model answer.**" in scheme[1], f"{name}/{meta['grade_id']}: no model answer"
+        released = (ROOT / "exercises" / name / f"{name}.ipynb").read_text()
+        assert "MARK SCHEME" not in released and "Model answer" not in released, name

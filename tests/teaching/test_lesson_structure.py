@@ -161,3 +161,29 @@ def test_every_workshop_format_starts_and_ends_with_the_assessment():
         assert pre in labels and post in labels, workshop.name
         lessons = [n for n, label in enumerate(labels) if label[0].isdigit()]
         assert labels.index(pre) < lessons[0] and labels.index(post) > lessons[-1], workshop.name
+
+
+def test_every_assignment_is_placed_in_the_workshop():
+    """Each graded assignment says in schedule.yml whether it is done in class or as homework, and for how
+    long; an in-class one fits its lesson's exercise minutes."""
+    names = sorted(
+        p.name
+        for p in (ROOT / "solutions").iterdir()
+        if any(p.glob("*.ipynb"))
+        and p.name not in curriculum.ASSESSMENT_FORMS  # placed by the formats' slots
+    )
+    assert sorted(SCHEDULE.assignments) == names
+    for item in SCHEDULE.assignments.values():
+        assert item.mode in curriculum.ASSIGNMENT_MODES and item.minutes > 0
+        if item.mode == "in-class":
+            assert item.minutes <= SCHEDULE.lessons[item.lesson].exercises
+
+
+def test_an_in_class_assignment_longer_than_its_exercise_time_is_rejected(tmp_path):
+    bad = tmp_path / "schedule.yml"
+    bad.write_text(
+        "lessons:\n  - {lesson: 1, title: x, teaching: 20, exercises: 10}\nformats: {}\n"
+        "assignments:\n  - {assignment: lesson01, lesson: 1, mode: in-class, minutes: 30}\n"
+    )
+    with pytest.raises(ValueError, match=r"assignments\[0\]: 30 min in class, but lesson 1 has 10 exercise"):
+        curriculum.load_schedule(bad)
