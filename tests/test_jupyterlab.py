@@ -181,7 +181,9 @@ def test_lesson_1_in_jupyterlab_hides_solutions_like_the_book(jupyterlab):
         dropdown = page.locator("details.myst-admonition", has_text="Solution").first
         assert dropdown.get_attribute("open") is None
         assert dropdown.get_by_text(solution).count(), f"no '{solution}' in the Solution"
-        assert not dropdown.get_by_text(solution).first.is_visible(), f"solution shown before opening: {solution}"
+        assert not dropdown.get_by_text(solution).first.is_visible(), (
+            f"solution shown before opening: {solution}"
+        )
         dropdown.locator("summary").click()
         dropdown.get_by_text(solution).first.wait_for(state="visible")
 
