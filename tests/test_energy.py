@@ -125,7 +125,8 @@ def test_combined_meter_adds_components_and_labels_honestly(tmp_path: Path) -> N
     busy(0.05)
     reading = meter.end()
     assert reading.components_j["cpu"] > 2.0  # 2 J from RAPL plus the estimate's CPU share
-    assert "rapl: RAPL counters" in reading.notes and "estimate:" in reading.notes
+    assert "rapl: measured by the processor's RAPL energy counters" in reading.notes
+    assert "estimate: estimate, not a measurement" in reading.notes
 
 
 def test_energy_methods_gives_a_reason_for_every_unusable_method() -> None:

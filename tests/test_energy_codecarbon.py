@@ -41,8 +41,9 @@ def test_short_window_is_labelled_by_what_codecarbon_did(meter: CodecarbonMeter)
     }
     if not cpu_is_counted:
         assert reading.measured is False
-        assert "fell back to a model" in reading.notes and f"CPU: {modes['CPU']} model" in reading.notes
-    assert "RAM: codecarbon's W-per-GB model" in reading.notes  # RAM is always modelled: never "measured"
+        assert "estimate, not a measurement" in reading.notes and "fell back to a model" in reading.notes
+        assert f"(codecarbon's {modes['CPU']} model)" in reading.notes
+    assert "RAM: a fixed power per GB" in reading.notes  # RAM is always modelled: never "measured"
     assert reading.measured is False
 
 

@@ -109,6 +109,22 @@ def test_report_renders_in_chromium_with_every_image(results_dir, tmp_path):
     assert all(url.startswith(("file:", "data:")) for url in requests)
 
 
+def test_results_table_says_what_energy_figures_are_of_and_explains_unstable(results_dir, tmp_path):
+    text = write_report(results_dir, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "energy_per_sample_j (J, per sample)" in text and "energy (run total)" in text
+    assert "6 J over 3 timed repeats, estimated" in text
+    steady = make_record({SIZE: 64}, {"latency_s": [1.0, 1.01, 0.99, 1.0, 1.0]})
+    write_store(tmp_path / "steady", [steady])
+    text = write_report(tmp_path / "steady", tmp_path / "steady.html").read_text(encoding="utf-8")
+    assert "id='unstable'" not in text and ">unstable<" not in text  # nothing unstable: no flag, no note
+    noisy = make_record({SIZE: 64}, {"latency_s": [1.0, 1.5, 0.6, 1.2, 0.8]})
+    write_store(tmp_path / "noisy", [noisy])
+    text = write_report(tmp_path / "noisy", tmp_path / "noisy.html").read_text(encoding="utf-8")
+    assert "<a href='#unstable'>unstable</a>" in text
+    assert "<p id='unstable' class='note'>unstable: the repeats spread by more than 10%" in text
+    assert "&#x27;unstable run&#x27; in the glossary, book/glossary.md" in text
+
+
 def test_comparison_section_names_the_baseline_and_what_significant_means(results_dir, tmp_path):
     text = write_report(results_dir, tmp_path / "report.html").read_text(encoding="utf-8")
     section = text[text.index(">Comparison</h") : text.index(">Plots</h")]

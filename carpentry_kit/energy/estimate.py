@@ -109,7 +109,7 @@ class EstimateMeter(EnergyMeter):
 
     def _notes(self) -> str:
         return (
-            f"estimate, not a measurement: CPU rated {self.rated_source} x this process's CPU utilisation "
-            f"(CPU time / (wall x {self.logical_cpus} logical CPUs)); DRAM {DRAM_W_PER_GB:g} W/GB x this "
-            "process's resident memory"
+            f"estimate, not a measurement: the CPU's rated power, {self.rated_source}, times the share of "
+            f"its {self.logical_cpus} logical CPUs this process kept busy (its CPU time / wall time), plus "
+            f"{DRAM_W_PER_GB:g} W per GB of memory the process held"
         )

@@ -130,4 +130,6 @@ class RaplMeter(EnergyMeter):
         return joules
 
     def _notes(self) -> str:
-        return "RAPL counters " + ", ".join(domain.label for domain in self.domains)
+        return "measured by the processor's RAPL energy counters: " + ", ".join(
+            domain.label for domain in self.domains
+        )

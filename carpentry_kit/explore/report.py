@@ -26,14 +26,12 @@ from typing import TYPE_CHECKING, Any
 from carpentry_kit.errors import UsageError
 from carpentry_kit.explore.compare import (
     CONFIDENCE,
-    SI_UNITS,
     compare,
     completed,
     configuration_key,
     configuration_label,
     count_noun,
     format_number,
-    format_quantity,
     override_columns,
     short_value,
     significance_note,
@@ -41,6 +39,8 @@ from carpentry_kit.explore.compare import (
     varying_overrides,
     with_configurations,
 )
+from carpentry_kit.results.summary import ENERGY_PER, repeats_text, unstable_lines, unstable_note_html
+from carpentry_kit.results.units import SI_UNITS, format_quantity
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -214,12 +214,22 @@ def _swept(records: list[dict[str, Any]]) -> list[str]:
 def _results_table(records: list[dict[str, Any]]) -> str:
     metrics = list(dict.fromkeys(name for record in records for name in record.get("metrics", {})))
     headers = ["run", "configuration", "status", "validity"]
-    headers += [f"{name} ({_unit(records, name)})" for name in metrics] + ["energy", "reasons / error"]
+    headers += [_metric_header(records, name) for name in metrics] + ["energy (run total)", "reasons / error"]
     swept = _swept(records)
     rows = [_result_row(record, metrics, _overrides_label(record, swept)) for record in records]
-    return f"<h3>Results</h3><p>Median [{CONFIDENCE:.0%} CI] of each metric, per run.</p>" + _table(
-        headers, rows, escape=False
+    unstable = any(unstable_lines(record) for record in records)
+    return (
+        f"<h3>Results</h3><p>Median [{CONFIDENCE:.0%} CI] of each metric, per run; the energy column is "
+        "the run's total over its timed repeats.</p>"
+        + _table(headers, rows, escape=False)
+        + (unstable_note_html() if unstable else "")
     )
+
+
+def _metric_header(records: list[dict[str, Any]], name: str) -> str:
+    """``latency_s (s)``, ``energy_j (J, per repeat)``: the unit, and for energy what the figure is of."""
+    unit = _unit(records, name)
+    return f"{name} ({unit}, {ENERGY_PER[name]})" if name in ENERGY_PER else f"{name} ({unit})"
 
 
 def _result_row(record: dict[str, Any], metrics: list[str], label: str) -> list[str]:
@@ -235,7 +245,7 @@ def _result_row(record: dict[str, Any], metrics: list[str], label: str) -> list[
     for name in metrics:
         metric = record.get("metrics", {}).get(name)
         shade = estimate if metric and metric.get("kind") == "energy" else ""
-        cells.append(f"<span{shade}>{_e(_metric_text(metric))}</span>")
+        cells.append(f"<span{shade}>{_e(_metric_text(metric))}{_unstable_flag(metric)}</span>")
     cells.append(f"<span{estimate}>{_e(_energy_text(record, energy))}</span>")
     problems = ([record["error"]] if record.get("error") else []) + list(record.get("reasons") or [])
     cells.append(_e("; ".join(problems)))
@@ -243,11 +253,13 @@ def _result_row(record: dict[str, Any], metrics: list[str], label: str) -> list[
 
 
 def _energy_text(record: dict[str, Any], energy: dict[str, Any]) -> str:
-    if not record.get("energy"):
+    reading = record.get("energy")
+    if not reading:
         return "—"
+    total = f"{format_quantity(reading.get('total_j'), 'J')} over {repeats_text(reading)}, "
     if energy["measured"]:
-        return f"measured ({energy['method']})"
-    return "estimated" if energy["method"] == "estimate" else f"estimated ({energy['method']})"
+        return f"{total}measured ({energy['method']})"
+    return total + ("estimated" if energy["method"] == "estimate" else f"estimated ({energy['method']})")
 
 
 def _metric_text(metric: dict[str, Any] | None) -> str:
@@ -259,7 +271,12 @@ def _metric_text(metric: dict[str, Any] | None) -> str:
         text += (
             f" [{format_quantity(stats.get('ci_low'), unit)}, {format_quantity(stats.get('ci_high'), unit)}]"
         )
-    return text + (" unstable" if stats.get("unstable") else "")
+    return text
+
+
+def _unstable_flag(metric: dict[str, Any] | None) -> str:
+    """`` unstable``, linked to the note under the table that says what it means."""
+    return " <a href='#unstable'>unstable</a>" if ((metric or {}).get("stats") or {}).get("unstable") else ""
 
 
 def _comparison_section(rows: pd.DataFrame, records: list[dict[str, Any]]) -> str:
