@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from carpentry_kit.errors import Problem, SpecError
+from carpentry_kit.errors import SpecError
 from carpentry_kit.ontology import VOCABULARIES, closest_term
 from carpentry_kit.spec.messages import name_slug
 from carpentry_kit.spec.model import Spec, spec_hash
@@ -68,8 +68,13 @@ def to_mlcommons_entry(spec: Spec, rating: Rating | None = None) -> dict[str, An
     """
     bench = spec.benchmark
     if bench.url == UNKNOWN:
-        hint = "add `url:` under benchmark: where the benchmark lives"
-        raise SpecError([Problem("<spec>", None, None, "benchmark.url", "the collection needs a url", hint)])
+        from carpentry_kit.spec.load import problem_at
+
+        hint = (
+            "set `url:` under benchmark to where the benchmark lives (its repository or page), e.g. "
+            f"https://github.com/you/{bench.name} (`carpentry new` leaves it unknown, marked TODO)"
+        )
+        raise SpecError([problem_at(spec, ("benchmark", "url"), "the collection needs a url", hint)])
     rating = rating or rate_spec(spec)
     today = dt.date.today().isoformat()
     quality = [metric for metric in spec.metrics if metric.kind == "quality"]
