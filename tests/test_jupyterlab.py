@@ -153,6 +153,22 @@ def test_lesson_1_runs_in_jupyterlab_with_nbgrader_extensions(jupyterlab, tmp_pa
     assert problems == []
 
 
+def _scroll_to(locator, tries: int = 5) -> None:
+    """Scroll an element into view; JupyterLab re-renders cells while a notebook settles, so retry."""
+    from playwright.sync_api import Error, TimeoutError
+
+    for attempt in range(tries):
+        try:
+            locator.scroll_into_view_if_needed(timeout=LOAD_TIMEOUT_MS)
+            return
+        except TimeoutError:
+            raise
+        except Error:  # "Element is not attached to the DOM": it was re-rendered; find it again
+            if attempt == tries - 1:
+                raise
+            time.sleep(1)
+
+
 def _admonition_words(title: str, count: int = 5) -> str:
     """A few words from the first text line of the lesson's first admonition titled ``title``."""
     cells = json.loads(LESSON.read_text(encoding="utf-8"))["cells"]
@@ -175,8 +191,9 @@ def test_lesson_1_in_jupyterlab_hides_solutions_like_the_book(jupyterlab):
         page.set_default_timeout(LOAD_TIMEOUT_MS)
         _collect_errors(page, problems)
         page.goto(f"{base}/lab/tree/{LESSON.name}?token={token}")
+        page.get_by_text(re.compile(r"Python 3 \(ipykernel\) \| Idle")).wait_for()  # first render done
         challenge = page.locator(".myst-admonition-header-text", has_text="Challenge 1:").first
-        challenge.scroll_into_view_if_needed()
+        _scroll_to(challenge)
         assert challenge.is_visible(), "the challenge's title is not rendered (raw MyST?)"
         dropdown = page.locator("details.myst-admonition", has_text="Solution").first
         assert dropdown.get_attribute("open") is None
@@ -194,7 +211,7 @@ def test_lesson_1_in_jupyterlab_hides_solutions_like_the_book(jupyterlab):
         assert not instructor.get_by_text(note).first.is_visible(), f"instructor note shown: {note}"
 
         summary = page.locator(".jp-CodeCell", has=page.locator(".jp-InputPlaceholder")).last
-        summary.scroll_into_view_if_needed()
+        _scroll_to(summary)
         assert "LESSON_SUMMARY" not in summary.inner_text(), "the book-hidden summary cell is shown"
         page.close()
     assert problems == []
