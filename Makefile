@@ -2,15 +2,22 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-PIP    := $(BIN)/python -m pip -q --disable-pip-version-check
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: venv run test test-fast lint exercises book bench browser sandbox doctor clean
 
+# First time only: the install takes minutes (torch alone is a large download), so pip shows its progress
+# and each step says what it does and, at the end, how long it took.
 $(BIN)/carpentry: pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PIP) install torch==2.13.0
-	$(PIP) install -c constraints.txt -e '.[dev]'
+	@echo "== setting up $(VENV) (first time only; several minutes: a large download) =="
+	@start=$$(date +%s) && \
+	$(PYTHON) -m venv $(VENV) && \
+	echo "== 1/2: torch 2.13.0 (the largest package) ==" && \
+	$(PIP) install --progress-bar on torch==2.13.0 && \
+	echo "== 2/2: carpentry-kit with its dev and teaching extras (.[dev]) ==" && \
+	$(PIP) install --progress-bar on -c constraints.txt -e '.[dev]' && \
+	echo "== $(VENV) ready in $$(( $$(date +%s) - start )) s ==" && \
 	touch $@
 
 venv: $(BIN)/carpentry

@@ -97,6 +97,12 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", default="report.html", metavar="FILE", help="the HTML report to write"
     )
     parser.add_argument("--md", metavar="FILE", help="also write the MLCommons-style Markdown results table")
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        metavar="PATH=VALUE",
+        help="compare against this baseline, as `carpentry compare --baseline` (default: the first run's)",
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -139,8 +145,10 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from carpentry_kit.explore.compare import parse_baseline
     from carpentry_kit.explore.report import write_report
 
-    path = write_report(args.results, args.output, markdown=args.md)
+    baseline = parse_baseline(args.baseline) if args.baseline else None
+    path = write_report(args.results, args.output, markdown=args.md, baseline=baseline)
     print(f"wrote {path}" + (f" and {args.md}" if args.md else ""), file=sys.stderr)
     return EXIT_OK

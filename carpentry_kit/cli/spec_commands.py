@@ -308,7 +308,7 @@ benchmark:
   task_type: Microbenchmark
   keywords: [matmul, microbenchmark]
   license: BSD-3-Clause
-  url: unknown                       # TODO: where the code lives
+  url: unknown                       # TODO: where the code lives — `carpentry export` needs it
 
 # What a run needs; checked before it starts.
 infrastructure:

@@ -86,7 +86,11 @@ def _part_description(hardware: Any) -> tuple[str, bool]:
         if mode in _MEASURED_CPU_MODES:
             return f"CPU: {mode} counters", True
         generic = " (generic value for an unknown CPU)" if getattr(hardware, "_is_generic_tdp", False) else ""
-        return f"CPU: {mode} model, {getattr(hardware, '_tdp', '?')} W TDP{generic} x load", False
+        tdp = getattr(hardware, "_tdp", "?")
+        return (
+            f"CPU: its rated power, {tdp} W TDP{generic}, times how busy it was (codecarbon's {mode} model)",
+            False,
+        )
     if kind == "RAM":
         return (
             "RAM: codecarbon's model of the whole machine's installed RAM (about 5 W per estimated DIMM "
@@ -129,5 +133,9 @@ class CodecarbonMeter(EnergyMeter):
         return {name: stop[name] - start[name] for name in self._tracked}
 
     def _notes(self) -> str:
-        label = "measured" if self.measured else "estimate (codecarbon fell back to a model)"
-        return f"codecarbon {label}, whole machine: {self._parts_text}"
+        if self.measured:
+            return f"measured by codecarbon for the whole machine: {self._parts_text}"
+        return (
+            "estimate, not a measurement: codecarbon found no energy counter it could read here and fell back "
+            f"to a model of the whole machine — {self._parts_text}"
+        )

@@ -154,8 +154,8 @@ class EstimateMeter(EnergyMeter):
 
     def _notes(self) -> str:
         return (
-            f"estimate, not a measurement: static = CPU idle {self.idle_source} x window + DRAM "
-            f"{DRAM_W_PER_GB:g} W/GB x this process's resident memory; dynamic = (CPU rated "
-            f"{self.rated_source} - idle) x this process's CPU utilisation (CPU time / (wall x "
-            f"{self.logical_cpus} logical CPUs))"
+            f"estimate, not a measurement: a static part, the CPU's idle power ({self.idle_source}) for the"
+            f" whole window plus {DRAM_W_PER_GB:g} W per GB of memory the process held, and a dynamic part,"
+            f" the CPU's rated power above idle ({self.rated_source}) times the share of its"
+            f" {self.logical_cpus} logical CPUs this process kept busy (its CPU time / wall time)"
         )

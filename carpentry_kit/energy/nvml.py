@@ -199,10 +199,14 @@ class NvmlMeter(EnergyMeter):
     def _notes(self) -> str:
         parts = [
             f"GPU {gpu.index}: "
-            + ("total-energy counter" if gpu.integrator is None else "power sampled at 20 Hz, trapezoid")
+            + (
+                "its total-energy counter"
+                if gpu.integrator is None
+                else "its power read 20 times a second and added up over time (trapezoid rule)"
+            )
             for gpu in self.gpus
         ]
-        return "NVML " + "; ".join(parts)
+        return "measured by the NVIDIA driver (NVML): " + "; ".join(parts)
 
     def close(self) -> None:
         if self._pynvml is None:

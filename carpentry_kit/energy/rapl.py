@@ -134,6 +134,12 @@ class RaplMeter(EnergyMeter):
 
     def _notes(self) -> str:
         missing = (
-            "" if any(d.component == "dram" for d in self.domains) else "; no DRAM zone: DRAM not counted"
+            ""
+            if any(d.component == "dram" for d in self.domains)
+            else "; no DRAM zone here: DRAM not counted"
         )
-        return "RAPL counters " + ", ".join(domain.label for domain in self.domains) + missing
+        return (
+            "measured by the processor's RAPL energy counters: "
+            + ", ".join(domain.label for domain in self.domains)
+            + missing
+        )

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.errors import UsageError
+from carpentry_kit.results.units import format_quantity, missing
 from carpentry_kit.stats import format_level, ratio_ci
 
 if TYPE_CHECKING:
@@ -460,23 +461,7 @@ def format_number(value: Any) -> str:
     return f"{float(value):.4g}"
 
 
-SI_UNITS = ("s", "J", "W")  # shown with SI prefixes (586.6 nJ, 12.5 ms) instead of 5.866e-07
-_SI_PREFIXES = {-12: "p", -9: "n", -6: "µ", -3: "m", 0: "", 3: "k", 6: "M", 9: "G"}
-
-
-def format_quantity(value: Any, unit: str) -> str:
-    """A figure with its unit: SI-prefixed for seconds, joules and watts (``586.6 nJ``), else ``4.2 GFLOP/s``."""
-    if _missing(value):
-        return "n/a"
-    number = float(value)
-    if unit in SI_UNITS and number != 0 and math.isfinite(number):
-        exponent = max(-12, min(9, 3 * math.floor(math.log10(abs(number)) / 3)))
-        return f"{number / 10**exponent:.4g} {_SI_PREFIXES[exponent]}{unit}"
-    return f"{number:.4g} {unit}".rstrip()
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+_missing = missing
 
 
 def _plain(value: Any) -> Any:

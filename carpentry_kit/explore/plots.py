@@ -72,6 +72,7 @@ def plot_distributions(
     _si_ticks(ax.yaxis, rows["unit"].iloc[0])
     ax.set_title(f"{_benchmarks(rows)}: {metric}, every repeat sample")
     _estimate_note(ax, rows, any(estimated))
+    _fit_to_axes(ax)
     return ax
 
 
@@ -121,6 +122,7 @@ def plot_metric_vs_param(
     if hue:
         ax.legend(title=", ".join(h.split(".")[-1] for h in hue), fontsize="small")
     _estimate_note(ax, rows, _is_estimate(rows))
+    _fit_to_axes(ax)
     return ax
 
 
@@ -162,6 +164,7 @@ def plot_tradeoff(
     ax.set_title(f"{_benchmarks(frame)}: {y} vs {x}")
     ax.legend(fontsize="small")
     _estimate_note(ax, frame[frame["metric"].isin([x, y])], bool(table["estimated"].any()))
+    _fit_to_axes(ax)
     return ax
 
 
@@ -203,6 +206,7 @@ def plot_energy_breakdown(results: Any, by: list[str] | None = None, ax: Axes | 
             f"configuration\nhatched: estimated energy, not measured (method: {', '.join(methods)})"
         )
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    _fit_to_axes(ax)
     return ax
 
 
@@ -355,6 +359,16 @@ def _estimate_note(ax: Axes, rows: pd.DataFrame, estimated: bool) -> None:
     methods = sorted({str(m) for m in rows.loc[rows["energy_measured"] == False, "energy_method"]})  # noqa: E712
     note = f"hollow/hatched: estimated energy, not measured (method: {', '.join(methods)})"
     ax.set_xlabel(f"{ax.get_xlabel()}\n{note}")
+
+
+def _fit_to_axes(ax: Axes) -> None:
+    """Wrap the title and the x label to the width of the axes: side-by-side plots' texts never overlap."""
+    import textwrap
+
+    width_in = ax.get_position().width * ax.figure.get_figwidth()
+    for text in (ax.title, ax.xaxis.label):
+        chars = max(24, int(width_in * 72 / (text.get_fontsize() * 0.6)))  # ~0.6 em per character
+        text.set_text("\n".join(textwrap.fill(line, chars) for line in text.get_text().split("\n")))
 
 
 def _metric_label(rows: pd.DataFrame) -> str:

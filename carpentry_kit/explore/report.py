@@ -18,20 +18,19 @@ import base64
 import html
 import io
 import json
-from collections.abc import Callable
+import shlex
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from carpentry_kit.errors import UsageError
 from carpentry_kit.explore.compare import (
     CONFIDENCE,
-    SI_UNITS,
     compare,
     completed,
     configuration_key,
     configuration_label,
     count_noun,
-    format_quantity,
     override_columns,
     ratio_interval_text,
     short_value,
@@ -40,6 +39,8 @@ from carpentry_kit.explore.compare import (
     varying_overrides,
     with_configurations,
 )
+from carpentry_kit.results.summary import ENERGY_PER, repeats_text, unstable_lines, unstable_note_html
+from carpentry_kit.results.units import SI_UNITS, format_quantity
 from carpentry_kit.stats import ci_label
 
 if TYPE_CHECKING:
@@ -64,8 +65,17 @@ figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{f
 """
 
 
-def write_report(results_dir: str | Path, path: str | Path, markdown: str | Path | None = None) -> Path:
-    """Write the HTML report of ``results_dir`` to ``path`` (and the Markdown table to ``markdown``)."""
+def write_report(
+    results_dir: str | Path,
+    path: str | Path,
+    markdown: str | Path | None = None,
+    baseline: Mapping[str, Any] | str | None = None,
+) -> Path:
+    """Write the HTML report of ``results_dir`` to ``path`` (and the Markdown table to ``markdown``).
+
+    ``baseline`` is what ``carpentry compare --baseline`` takes; by default the first run's value of the
+    first setting swept. The comparison is ``compare(results, baseline)``: the same table as the command.
+    """
     from carpentry_kit.results.frame import records_frame
     from carpentry_kit.results.store import ResultStore
 
@@ -74,7 +84,7 @@ def write_report(results_dir: str | Path, path: str | Path, markdown: str | Path
         raise UsageError(f"{results_dir}: holds no runs — run `carpentry run SPEC --out {results_dir}` first")
     frame = records_frame(records, samples=True)
     path = Path(path)
-    _write(path, render_html(records, frame, str(results_dir)))
+    _write(path, render_html(records, frame, str(results_dir), baseline))
     if markdown is not None:
         _write(Path(markdown), render_markdown(records))
     return path
@@ -91,8 +101,13 @@ def _write(path: Path, text: str) -> None:
 # --- HTML -----------------------------------------------------------------------------------------
 
 
-def render_html(records: list[dict[str, Any]], frame: pd.DataFrame, source: str) -> str:
-    """The whole report as one HTML document."""
+def render_html(
+    records: list[dict[str, Any]],
+    frame: pd.DataFrame,
+    source: str,
+    baseline: Mapping[str, Any] | str | None = None,
+) -> str:
+    """The whole report as one HTML document (``baseline``: as for ``write_report``)."""
     benchmarks = list(dict.fromkeys(record["benchmark"] for record in records))
     body = [
         f"<h1>Benchmark report: {_e(', '.join(benchmarks))}</h1>",
@@ -104,7 +119,7 @@ def render_html(records: list[dict[str, Any]], frame: pd.DataFrame, source: str)
         rows = frame[frame["benchmark"] == benchmark]
         rows = rows.drop(columns=[c for c in override_columns(rows) if rows[c].isna().all()])
         body += [f"<h2>{_e(benchmark)}</h2>", _spec_section(mine), _results_table(mine)]
-        body += [_comparison_section(rows, mine), _plots_section(rows, mine)]
+        body += [_comparison_section(rows, mine, baseline), _plots_section(rows, mine)]
     body += ["<h2>System</h2>", _systems(records)]
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -216,13 +231,22 @@ def _swept(records: list[dict[str, Any]]) -> list[str]:
 def _results_table(records: list[dict[str, Any]]) -> str:
     metrics = list(dict.fromkeys(name for record in records for name in record.get("metrics", {})))
     headers = ["run", "configuration", "status", "validity"]
-    headers += [f"{name} ({_unit(records, name)})" for name in metrics] + ["energy", "reasons / error"]
+    headers += [_metric_header(records, name) for name in metrics] + ["energy (run total)", "reasons / error"]
     swept = _swept(records)
     rows = [_result_row(record, metrics, _overrides_label(record, swept)) for record in records]
+    unstable = any(unstable_lines(record) for record in records)
     return (
-        "<h3>Results</h3><p>Median [CI of the median, with its level] of each metric, per run.</p>"
+        "<h3>Results</h3><p>Median [CI of the median, with its level] of each metric, per run; the energy"
+        " column is the run's total over its timed repeats.</p>"
         + _table(headers, rows, escape=False)
+        + (unstable_note_html() if unstable else "")
     )
+
+
+def _metric_header(records: list[dict[str, Any]], name: str) -> str:
+    """``latency_s (s)``, ``energy_j (J, per repeat)``: the unit, and for energy what the figure is of."""
+    unit = _unit(records, name)
+    return f"{name} ({unit}, {ENERGY_PER[name]})" if name in ENERGY_PER else f"{name} ({unit})"
 
 
 def _result_row(record: dict[str, Any], metrics: list[str], label: str) -> list[str]:
@@ -238,7 +262,7 @@ def _result_row(record: dict[str, Any], metrics: list[str], label: str) -> list[
     for name in metrics:
         metric = record.get("metrics", {}).get(name)
         shade = estimate if metric and metric.get("kind") == "energy" else ""
-        cells.append(f"<span{shade}>{_e(_metric_text(metric))}</span>")
+        cells.append(f"<span{shade}>{_e(_metric_text(metric))}{_unstable_flag(metric)}</span>")
     cells.append(f"<span{estimate}>{_e(_energy_text(record, energy))}</span>")
     problems = ([record["error"]] if record.get("error") else []) + list(record.get("reasons") or [])
     cells.append(_e("; ".join(problems)))
@@ -246,11 +270,13 @@ def _result_row(record: dict[str, Any], metrics: list[str], label: str) -> list[
 
 
 def _energy_text(record: dict[str, Any], energy: dict[str, Any]) -> str:
-    if not record.get("energy"):
+    reading = record.get("energy")
+    if not reading:
         return "—"
+    total = f"{format_quantity(reading.get('total_j'), 'J')} over {repeats_text(reading)}, "
     if energy["measured"]:
-        return f"measured ({energy['method']})"
-    return "estimated" if energy["method"] == "estimate" else f"estimated ({energy['method']})"
+        return f"{total}measured ({energy['method']})"
+    return total + ("estimated" if energy["method"] == "estimate" else f"estimated ({energy['method']})")
 
 
 def _metric_text(metric: dict[str, Any] | None) -> str:
@@ -278,15 +304,26 @@ def _mlperf_text(metric: dict[str, Any], unit: str) -> str:
     return text
 
 
-def _comparison_section(rows: pd.DataFrame, records: list[dict[str, Any]]) -> str:
-    rows = completed(rows)
-    by = varying_overrides(rows)
+def _unstable_flag(metric: dict[str, Any] | None) -> str:
+    """`` unstable``, linked to the note under the table that says what it means."""
+    return " <a href='#unstable'>unstable</a>" if ((metric or {}).get("stats") or {}).get("unstable") else ""
+
+
+def _comparison_section(
+    rows: pd.DataFrame, records: list[dict[str, Any]], baseline: Mapping[str, Any] | str | None
+) -> str:
+    """``compare(rows, baseline)`` as a table, saying which baseline each row used and how to get it again."""
+    by = varying_overrides(completed(rows))
     if not by:
         return ""
-    first = min((r for r in records if r["status"] == "completed"), key=lambda r: r["started_at"])
-    baseline = {column: first["overrides"][column] for column in by if column in first.get("overrides", {})}
+    chosen = (
+        "chosen with --baseline"
+        if baseline is not None
+        else "the first run's value of the first setting swept"
+    )
+    baseline = default_baseline(records, by) if baseline is None else baseline
     try:
-        table = compare(rows, baseline, by=by)
+        table = compare(rows, baseline)
     except UsageError as error:
         return f"<h3>Comparison</h3><p class='note'>Not compared: {_e(str(error))}</p>"
     body = [
@@ -294,21 +331,54 @@ def _comparison_section(rows: pd.DataFrame, records: list[dict[str, Any]]) -> st
             _e(row["configuration"]),
             _e(row["metric"]),
             _num(row["median"], row["unit"]),
+            _e(row["baseline"]),
             _num(row["ratio"]),
             _num_ci(row),
             f"<span class='{row['verdict'].split()[0]}'>{_e(row['verdict'])}</span>",
         ]  # fmt: skip
         for _, row in table.iterrows()
     ]
-    label = configuration_label(configuration_key(baseline, sorted(baseline)))
+    headers = ["configuration", "metric", "median", "baseline", "ratio to baseline", "CI", "verdict"]
     return (
-        f"<h3>Comparison</h3><p>Each configuration against the baseline <b>{_e(label)}</b> (the first run). "
-        f"{_e(significance_note(table))}</p>"
-        + _table(
-            ["configuration", "metric", "median", "ratio to baseline", "CI (coverage)", "verdict"],
-            body,
-            escape=False,
-        )
+        f"<h3>Comparison</h3><p>Each configuration against the baseline <b>{_e(_baseline_label(baseline))}</b> "
+        f"({chosen}): the table <code>{_e(compare_command(baseline))}</code> prints. "
+        f"{_e(_strata_note(table))}{_e(significance_note(table))}</p>" + _table(headers, body, escape=False)
+    )
+
+
+def default_baseline(records: list[dict[str, Any]], by: list[str]) -> dict[str, Any] | str:
+    """The report's baseline: the first completed run's value of the first swept setting (else its run id)."""
+    first = min((r for r in records if r["status"] == "completed"), key=lambda r: r["started_at"])
+    overrides = first.get("overrides") or {}
+    key = next((column for column in overrides if column in by), None)
+    return {key: overrides[key]} if key else first["run_id"]
+
+
+def compare_command(baseline: Mapping[str, Any] | str) -> str:
+    """The ``carpentry compare`` command line that gives the same comparison."""
+    if isinstance(baseline, str):
+        return f"carpentry compare RESULTS_DIR --baseline {shlex.quote(baseline)}"
+    options = " ".join(
+        f"--baseline {shlex.quote(f'{key}={json.dumps(value) if not isinstance(value, str) else value}')}"
+        for key, value in baseline.items()
+    )
+    return f"carpentry compare RESULTS_DIR {options}"
+
+
+def _baseline_label(baseline: Mapping[str, Any] | str) -> str:
+    if isinstance(baseline, str):
+        return baseline
+    return configuration_label(configuration_key(baseline, list(baseline)))
+
+
+def _strata_note(table: pd.DataFrame) -> str:
+    """Which settings were held fixed: several baseline runs, one per value of the other settings."""
+    labels = list(dict.fromkeys(table["baseline"]))
+    if len(labels) < 2:
+        return ""
+    return (
+        f"The other settings that vary were held fixed, as compare does: each configuration is compared with "
+        f"the baseline run of the same other settings ({len(labels)} baselines, named in the baseline column). "
     )
 
 

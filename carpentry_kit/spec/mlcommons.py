@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from carpentry_kit.errors import Problem, SpecError
+from carpentry_kit.errors import SpecError
 from carpentry_kit.ontology import BENCHMARK_TYPES, VOCABULARIES
 from carpentry_kit.spec.croissant import builtin_croissant
 from carpentry_kit.spec.messages import name_slug
@@ -51,8 +51,11 @@ def to_mlcommons_entry(spec: Spec, rating: Rating | None = None) -> dict[str, An
     """
     bench = spec.benchmark
     if bench.url == UNKNOWN:
-        hint = "add `url:` under benchmark: where the benchmark lives"
-        raise SpecError([Problem("<spec>", None, None, "benchmark.url", "the collection needs a url", hint)])
+        hint = (
+            "set `url:` under benchmark to where the benchmark lives (its repository or page), e.g. "
+            f"https://github.com/you/{bench.name} (`carpentry new` leaves it unknown, marked TODO)"
+        )
+        raise SpecError([spec.problem_at(("benchmark", "url"), "the collection needs a url", hint)])
     rating = rating or rate_spec(spec)
     today = dt.date.today().isoformat()
     return {

@@ -312,6 +312,7 @@ def lesson_problems(path: str | Path, schedule: Schedule) -> list[str]:
     problems += _imports_problems(path, cells)
     problems += _content_problems(path, cells)
     problems += _output_problems(path, cells)
+    problems += _hidden_cell_problems(path, cells)
     return problems
 
 
@@ -419,6 +420,25 @@ def _output_problems(path: Path, cells: list[dict]) -> list[str]:
         if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count"))
     ]
     return [f"{path}: cells {dirty} have outputs — clear them before committing"] if dirty else []
+
+
+def _hidden_cell_problems(path: Path, cells: list[dict]) -> list[str]:
+    """A cell the book removes (tag ``remove-cell``) is collapsed in JupyterLab too (``jupyter`` metadata)."""
+    shown = [
+        n
+        for n, cell in enumerate(cells, 1)
+        if "remove-cell" in cell.get("metadata", {}).get("tags", [])
+        and cell["metadata"].get("jupyter") != HIDDEN_IN_JUPYTERLAB
+    ]
+    return (
+        [f"{path}: cells {shown} are tagged remove-cell but shown in JupyterLab — add metadata {HIDDEN}"]
+        if shown
+        else []
+    )
+
+
+HIDDEN_IN_JUPYTERLAB = {"source_hidden": True, "outputs_hidden": True}
+HIDDEN = '"jupyter": {"source_hidden": true, "outputs_hidden": true}'
 
 
 _SOLUTION_BODY = re.compile(r"(`{3,})\{admonition\} Solution\n:class: dropdown\n(.*?)\n\1\n", re.S)

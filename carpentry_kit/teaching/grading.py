@@ -425,6 +425,11 @@ def _submissions(course_root: Path, assignment: str, students: list[str] | None)
     submitted = course_root / "submitted"
     found = {p.parent.name: p for p in sorted(submitted.glob(f"*/{assignment}")) if p.is_dir()}
     missing = [s for s in students or [] if s not in found]
+    if not found and not students:
+        raise GradingError(
+            f"{submitted}: no submissions of '{assignment}' (looked for {submitted}/*/{assignment}/) — "
+            f"collect them first (`nbgrader collect {assignment}`)"
+        )
     if missing:
         raise GradingError(
             f"{submitted}: no submission of '{assignment}' from {', '.join(missing)} — "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -30,11 +31,11 @@ def test_valid_run_exits_0_with_a_summary_table(capsys, tmp_path):
     )
     assert code == 0
     assert "metric" in out and "IQR" in out and "GFLOP/s" in out
-    assert (
-        "— ESTIMATED, method estimate" in out
-        and "  how: estimate, not a measurement: static = CPU idle" in out
-    )
-    assert "carbon: " in out and "CO2e — ESTIMATED (estimated energy x United States" in out
+    assert "in total over 3 timed repeats" in out and "— ESTIMATED (method: estimate)" in out
+    assert "per repeat and " in out and " per sample on average; the table shows the medians" in out
+    assert "  how: estimate, not a measurement: a static part, the CPU's idle power" in out
+    assert "carbon: " in out and "CO2e — ESTIMATED from the estimated energy: energy x United States" in out
+    assert re.search(r"carbon: [\d.]+ [pnµm]?g CO2e", out), out  # SI-prefixed grams, not 1.4e-06 kg
     assert "peak memory: " in out and "Result is: VALID" in out
     assert (tmp_path / "runs.jsonl").read_text().count("\n") == 1
 
@@ -44,6 +45,7 @@ def test_invalid_run_exits_1_and_says_why(capsys, tmp_path):
     code, out, _ = carpentry(capsys, *argv, "--out", str(tmp_path), "--quiet")
     assert code == 1
     assert "Result is: INVALID" in out and "over the limit of 1 MiB" in out
+    assert "(INVALID)" in out.splitlines()[0] and "(completed)" not in out
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,18 @@ def test_export_without_url_names_the_file(tmp_path, capsys):
     path = tmp_path / "nourl.yaml"
     path.write_text(example_spec_path("matmul").read_text().replace("  url: https://", "  # url: https://"))
     code, _, err = carpentry(capsys, "export", str(path))
-    assert code == 2 and err.startswith(f"{path}: benchmark.url:")
+    assert code == 2 and err.startswith(f"{path}:") and " benchmark.url: the collection needs a url" in err
+
+
+def test_new_marks_what_export_needs_as_todo_and_export_points_at_it(tmp_path, capsys):
+    path = tmp_path / "mine.yaml"
+    assert carpentry(capsys, "new", "-o", str(path), "--name", "my-gemm")[0] == 0
+    lines = path.read_text().splitlines()
+    url_line = next(n for n, line in enumerate(lines, 1) if line.strip().startswith("url:"))
+    assert "TODO" in lines[url_line - 1] and "carpentry export" in lines[url_line - 1]
+    code, _, err = carpentry(capsys, "export", str(path))
+    assert code == 2 and err.startswith(f"{path}:{url_line}:") and "benchmark.url" in err
+    assert "https://github.com/you/my-gemm" in err and "\n" not in err.strip()
 
 
 @pytest.mark.parametrize("command", ["new", "validate", "rate", "schema", "export", "import", "croissant"])

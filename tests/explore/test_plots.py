@@ -72,7 +72,7 @@ def test_estimated_energy_is_drawn_hollow_and_said(results_dir):
     ax = plot_metric_vs_param(results_dir, "energy_per_sample_j", SIZE, ax=_ax())
     line = ax.get_lines()[0]
     assert line.get_markerfacecolor() == "white" and line.get_linestyle() == "--"
-    assert "estimated energy, not measured (method: estimate)" in ax.get_xlabel()
+    assert "estimated energy, not measured (method: estimate)" in _flat(ax.get_xlabel())
     measured = plot_metric_vs_param(results_dir, "latency_s", SIZE, ax=_ax())
     assert "estimated" not in measured.get_xlabel()
 
@@ -86,6 +86,7 @@ def test_pareto_front_is_goal_aware():
 def test_tradeoff_highlights_the_front(results_dir):
     ax = plot_tradeoff(results_dir, "energy_per_sample_j", "test_accuracy", ax=_ax())
     assert ax.get_xlabel().startswith("energy_per_sample_j (J, minimize)\nhollow/hatched: estimated")
+    assert _flat(ax.get_xlabel()).endswith("estimated energy, not measured (method: estimate)")
     assert ax.get_ylabel() == "test_accuracy (fraction, maximize)"
     labels = {text: len(coll.get_offsets()) for coll in ax.collections if (text := coll.get_label())}
     # size 64 (least energy) and size 128 (best accuracy) are on the front; 256 is dominated by 128
@@ -100,8 +101,36 @@ def test_energy_breakdown_stacks_components_per_repeat(results_dir):
     assert ax.get_ylabel() == "energy per timed repeat (J)"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["cpu (node)", "dram (node)", "hatched: estimated"]
-    assert ax.get_xlabel().endswith("hatched: estimated energy, not measured (method: estimate)")
+    assert _flat(ax.get_xlabel()).endswith("hatched: estimated energy, not measured (method: estimate)")
     assert all(patch.get_hatch() == "//" for patch in ax.patches if patch.get_height() > 0)
+
+
+def _flat(text: str) -> str:
+    """A label with its wrapping undone."""
+    return " ".join(text.split())
+
+
+def test_side_by_side_plots_titles_and_captions_do_not_overlap(results_dir):
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))  # as lesson 3 draws them
+    plot_metric_vs_param(results_dir, "energy_per_sample_j", SIZE, ax=left)
+    plot_energy_breakdown(results_dir, by=[SIZE], ax=right)
+    fig.tight_layout()
+    renderer = fig.canvas.get_renderer()
+    for kind in ("title", "xaxis.label"):
+        a, b = (_text(ax, kind).get_window_extent(renderer) for ax in (left, right))
+        assert a.x1 < b.x0, f"the two {kind}s overlap: {a} vs {b}"
+    figure = fig.get_window_extent(renderer)
+    for ax in (left, right):
+        for kind in ("title", "xaxis.label"):
+            box = _text(ax, kind).get_window_extent(renderer)
+            assert figure.x0 <= box.x0 and box.x1 <= figure.x1, f"{kind} cut off at the figure's edge"
+    plt.close(fig)
+
+
+def _text(ax, kind: str):
+    return ax.title if kind == "title" else ax.xaxis.label
 
 
 def test_unknown_metric_lists_the_valid_ones(results_dir):
@@ -181,7 +210,7 @@ def test_measured_and_estimated_energy_are_drawn_differently(tmp_path):
     faces = {coll.get_label(): coll.get_facecolors() for coll in ax.collections}
     assert set(faces) == {"Pareto front", "Pareto front (estimated energy)"}
     assert len(faces["Pareto front"]) == 1 and len(faces["Pareto front (estimated energy)"]) == 0  # hollow
-    assert ax.get_xlabel().endswith("(method: estimate)")
+    assert _flat(ax.get_xlabel()).endswith("(method: estimate)")
     bars = plot_energy_breakdown(tmp_path, ax=_ax())
     hatches = [patch.get_hatch() for patch in bars.patches if patch.get_height() > 0]
     assert sorted(hatches, key=str) == ["//", "//", None, None]  # cpu + dram of each run

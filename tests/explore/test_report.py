@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import html
 import re
 
+import pandas as pd
 import pytest
 from explore_records import make_record, write_store
 
@@ -111,6 +113,22 @@ def test_report_renders_in_chromium_with_every_image(results_dir, tmp_path):
     assert all(url.startswith(("file:", "data:")) for url in requests)
 
 
+def test_results_table_says_what_energy_figures_are_of_and_explains_unstable(results_dir, tmp_path):
+    text = write_report(results_dir, tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "energy_per_sample_j (J, per sample)" in text and "energy (run total)" in text
+    assert "6 J over 3 timed repeats, estimated" in text
+    steady = make_record({SIZE: 64}, {"latency_s": [1.0, 1.01, 0.99, 1.0, 1.0]})
+    write_store(tmp_path / "steady", [steady])
+    text = write_report(tmp_path / "steady", tmp_path / "steady.html").read_text(encoding="utf-8")
+    assert "id='unstable'" not in text and ">unstable<" not in text  # nothing unstable: no flag, no note
+    noisy = make_record({SIZE: 64}, {"latency_s": [1.0, 1.5, 0.6, 1.2, 0.8]})
+    write_store(tmp_path / "noisy", [noisy])
+    text = write_report(tmp_path / "noisy", tmp_path / "noisy.html").read_text(encoding="utf-8")
+    assert "<a href='#unstable'>unstable</a>" in text
+    assert "<p id='unstable' class='note'>unstable: the repeats spread by more than 10%" in text
+    assert "&#x27;unstable run&#x27; in the glossary, book/glossary.md" in text
+
+
 def test_comparison_section_names_the_baseline_and_what_significant_means(results_dir, tmp_path):
     text = write_report(results_dir, tmp_path / "report.html").read_text(encoding="utf-8")
     section = text[text.index(">Comparison</h") : text.index(">Plots</h")]
@@ -145,3 +163,40 @@ def test_long_override_values_are_summarised_and_given_in_full_below(tmp_path):
     html_text = (tmp_path / "r.html").read_text()
     assert "Overrides common to every run: task.params.size=64." in html_text
     assert '"goal": "minimize"' not in html_text.split("<details>")[0]  # long values summarised
+
+
+def _comparison_rows(text: str) -> set[tuple[str, ...]]:
+    """(configuration, metric, baseline, verdict) of each row of the report's comparison table."""
+    section = text[text.index(">Comparison</h") : text.index(">Plots</h")]
+    rows = set()
+    for row in re.findall(r"<tr>(.*?)</tr>", section)[1:]:
+        cells = [html.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in re.findall(r"<td>(.*?)</td>", row)]
+        rows.add((cells[0], cells[1], cells[3], cells[6]))
+    return rows
+
+
+def test_report_and_compare_command_agree_on_baselines_and_strata(tmp_path, capsys):
+    dtype = "task.params.dtype"
+    records = [
+        make_record(
+            {SIZE: size, dtype: kind},
+            {"latency_s": [size / 64 * (2 if kind == "float64" else 1) * x for x in BASE]},
+        )
+        for size in (64, 128)
+        for kind in ("float32", "float64")
+    ]
+    write_store(tmp_path / "sweep", records)
+    csv = tmp_path / "compare.csv"
+    assert main(["compare", str(tmp_path / "sweep"), "--baseline", f"{SIZE}=64", "--csv", str(csv)]) == 0
+    command = {
+        (row.configuration, row.metric, row.baseline, row.verdict) for row in pd.read_csv(csv).itertuples()
+    }
+    text = write_report(tmp_path / "sweep", tmp_path / "report.html").read_text(encoding="utf-8")
+    assert _comparison_rows(text) == command  # the same baselines, strata and verdicts
+    assert ("dtype=float64, size=64", "latency_s", "dtype=float64, size=64", "baseline") in command
+    assert "carpentry compare RESULTS_DIR --baseline task.params.size=64" in text
+    assert "2 baselines, named in the baseline column" in text
+    chosen = write_report(tmp_path / "sweep", tmp_path / "dtype.html", baseline={dtype: "float32"})
+    rows = _comparison_rows(chosen.read_text(encoding="utf-8"))
+    assert ("dtype=float64, size=128", "latency_s", "dtype=float32, size=128", "worse") in rows
+    assert "chosen with --baseline" in chosen.read_text(encoding="utf-8")

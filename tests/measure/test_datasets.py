@@ -37,6 +37,28 @@ def assert_partition(loaded: LoadedDataset) -> None:
 # ---------------------------------------------------------------- builtin data and splits
 
 
+def test_builtin_digits_are_scikit_learns_digits_read_without_importing_it():
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits
+
+    loaded, reference = digits(), load_digits()
+    assert np.array_equal(loaded.X, reference.data.astype(np.float32))
+    assert np.array_equal(loaded.y, reference.target)
+    probe = (
+        "import sys; from pathlib import Path; from carpentry_kit.spec.model import Dataset; "
+        "from carpentry_kit.data.datasets import load_dataset; "
+        "load_dataset(Dataset(name='d', source='builtin:digits', splits={'train': 1.0}), Path('.'), None, 0); "
+        "print('sklearn' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parent.parent
+    imported = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert imported.stdout.strip() == "False"
+
+
 def test_digits_split_partitions_and_stratifies():
     loaded = digits()
     assert loaded.X.shape == (1797, 64) and loaded.is_classification

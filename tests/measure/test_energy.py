@@ -100,7 +100,7 @@ def test_estimate_is_idle_power_for_the_window_plus_the_share_above_idle(
         reading.components_j["cpu_static"] + reading.components_j["dram"]
     )
     assert reading.dynamic_j == pytest.approx(reading.components_j["cpu"])
-    assert "static = CPU idle 20 W from CARPENTRY_CPU_IDLE_W" in reading.notes
+    assert "the CPU's idle power (20 W from CARPENTRY_CPU_IDLE_W)" in reading.notes
 
 
 def test_an_idle_window_costs_the_idle_power_not_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,7 +155,8 @@ def test_combined_meter_adds_components_and_labels_honestly(tmp_path: Path) -> N
     busy(0.05)
     reading = meter.end()
     assert reading.components_j["cpu"] > 2.0  # 2 J from RAPL plus the estimate's CPU share
-    assert "rapl: RAPL counters" in reading.notes and "estimate:" in reading.notes
+    assert "rapl: measured by the processor's RAPL energy counters" in reading.notes
+    assert "estimate: estimate, not a measurement" in reading.notes
 
 
 def test_energy_methods_gives_a_reason_for_every_unusable_method() -> None:

@@ -41,7 +41,8 @@ def test_short_window_is_labelled_by_what_codecarbon_did(meter: CodecarbonMeter)
     }
     if not cpu_is_counted:
         assert reading.measured is False
-        assert "fell back to a model" in reading.notes and f"CPU: {modes['CPU']} model" in reading.notes
+        assert "estimate, not a measurement" in reading.notes and "fell back to a model" in reading.notes
+        assert f"(codecarbon's {modes['CPU']} model)" in reading.notes
     assert (
         "RAM: codecarbon's model of the whole machine's installed RAM" in reading.notes
     )  # RAM is always modelled: never "measured"

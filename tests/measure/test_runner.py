@@ -97,7 +97,7 @@ def test_every_shipped_example_runs(name, tmp_path):
     html = result._repr_html_()
     for part in (
         result.run_id[:12],
-        "ESTIMATED, method estimate",
+        "ESTIMATED (method: estimate)",
         "how: estimate",
         "carbon: ",
         "peak memory",

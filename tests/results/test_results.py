@@ -199,3 +199,45 @@ def test_a_version_1_record_upgrades_its_peak_memory_to_mib():
     assert upgraded["record_version"] == 2 and upgraded["peak_memory_mib"] == 123.0
     assert "peak_memory_mb" not in upgraded
     assert upgraded["spec"]["constraints"] == {"peak_memory_mib": 512}
+
+
+def _summary_record(**changes) -> dict:
+    """A completed record whose latencies are tens of microseconds and whose energy is an estimate."""
+    stats = summarize([4.5e-05, 4.9e-05, 6.1e-05])  # spread > 10%: unstable
+    metric = {"kind": "performance", "unit": "s", "goal": "minimize", "target": None, "value": stats.median}
+    metric.update(stats=stats.to_dict(), samples=list(stats.samples))
+    energy = {
+        "method": "estimate", "measured": False, "total_j": 534.5, "duration_s": 19.2, "avg_power_w": 27.84,
+        "per_repeat_j": 178.17, "per_sample_j": 0.0012, "notes": "estimate, not a measurement: ...",
+        "carbon_kg": 1.4681387547873581e-06, "carbon_method": "estimate: energy x a grid average",
+    }  # fmt: skip
+    return make_record(metrics={"latency_s": metric}, energy=energy, **changes).to_dict()
+
+
+def test_summary_explains_unstable_energy_totals_and_uses_si_prefixes():
+    from carpentry_kit.results.summary import format_record, record_html
+
+    text = format_record(_summary_record())
+    assert "latency_s" in text and " µs " in text and "e-05" not in text  # 49 µs, not 4.9e-05 s
+    assert (
+        "unstable: the repeats spread by more than 10%" in text and "'unstable run' in the glossary" in text
+    )
+    assert text.count("unstable") == 3  # the flag on the row, and the one note explaining it
+    assert "534.5 J in total over 3 timed repeats (19.2 s)" in text
+    assert "178.2 J per repeat and 1.2 mJ per sample on average" in text
+    assert "carbon: 1.468 mg CO2e" in text and "e-06" not in text
+    html = record_html(_summary_record())
+    assert "<p id='unstable' class='note'>unstable: the repeats spread" in html
+
+
+def test_summary_header_says_invalid_for_an_invalid_run_and_no_unstable_note_when_steady():
+    from carpentry_kit.results.summary import format_record
+
+    stats = summarize([1.0, 1.01, 0.99])
+    metric = {"kind": "performance", "unit": "s", "goal": "minimize", "value": 1.0, "stats": stats.to_dict()}
+    steady = make_record(validity="INVALID", status="completed", metrics={"latency_s": metric}).to_dict()
+    heading = format_record(steady).splitlines()[0]
+    assert heading.endswith("(INVALID)") and "completed" not in heading
+    assert "unstable" not in format_record(steady)
+    failed = make_record(status="failed", error="boom").to_dict()
+    assert format_record(failed).splitlines()[0].endswith("(failed)")

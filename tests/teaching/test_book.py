@@ -3,7 +3,9 @@
 The browser test builds the book into a temporary directory (every lesson executed, warnings are errors),
 then opens every page in headless Chromium from ``file://`` with the network blocked: pages load without
 console errors or failed local requests, next/previous links walk the whole book, each lesson's plots
-are loaded images, and no exercise page shows solution code.
+are loaded images that fit the text column without overlapping, no code or output line runs off the page
+(each lesson is screenshotted beside the build for a human to look at), and no exercise page shows
+solution code.
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ def test_built_book_works_offline_in_a_browser(built_book):
             assert problems == [], f"{path.name}: {problems}"
             if path in lessons:
                 _assert_plots_loaded(page, path)
+                _assert_fits_the_page(page, path, built_book.parent / "screenshots")
             if path in exercises:
                 text = page.inner_text("body")
                 assert not any(marker in text for marker in SOLUTION_MARKERS), (
@@ -142,6 +145,31 @@ def _assert_plots_loaded(page, path: Path) -> None:
         "main img[src*='_images/']", "images => images.map(i => i.complete ? i.naturalWidth : 0)"
     )
     assert widths and all(width > 0 for width in widths), f"{path.name}: plot images {widths}"
+
+
+def _assert_fits_the_page(page, path: Path, screenshots: Path) -> None:
+    """No code or output line is cut off sideways; figures sit inside the text column, one below another."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    clipped = page.eval_on_selector_all(
+        "main pre",
+        "blocks => blocks.filter(b => b.scrollWidth > b.clientWidth + 1).map(b => b.innerText.slice(0, 80))",
+    )
+    assert clipped == [], f"{path.name}: lines run off the page in {clipped}"
+    column = page.eval_on_selector(
+        "main article", "a => { const r = a.getBoundingClientRect(); return [r.left, r.right]; }"
+    )
+    boxes = page.eval_on_selector_all(
+        "main img[src*='_images/']",
+        "images => images.map(i => { const r = i.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })",
+    )
+    for left, _, right, _ in boxes:
+        assert column[0] - 1 <= left and right <= column[1] + 1, (
+            f"{path.name}: a figure is wider than the column"
+        )
+    for first, second in zip(boxes, boxes[1:], strict=False):
+        assert first[3] <= second[1] + 1, f"{path.name}: figures overlap: {first} and {second}"
+    screenshots.mkdir(exist_ok=True)
+    page.screenshot(path=str(screenshots / f"{path.stem}.png"), full_page=True)
 
 
 def _assert_navigation_walks_the_book(browser, html: Path, lessons: list[Path]) -> None:

@@ -191,3 +191,15 @@ def test_cli_rejects_unknown_assignment_in_one_line(capsys):
     assert main(["grade", "lesson99", "--course", str(ROOT)]) == 2
     err = capsys.readouterr().err.strip()
     assert "no assignment 'lesson99'" in err and "\n" not in err
+
+
+def test_cli_with_no_submissions_says_where_it_looked_and_exits_non_zero(tmp_path, capsys):
+    from carpentry_kit.cli.main import main
+
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    shutil.copytree(ROOT / "solutions" / "lesson03", tmp_path / "solutions" / "lesson03")
+    csv = tmp_path / "grades.csv"
+    assert main(["grade", "lesson03", "--course", str(tmp_path), "--csv", str(csv)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"looked for {tmp_path / 'submitted'}/*/lesson03/" in err and "\n" not in err
+    assert not csv.exists()  # no header-only CSV that looks like an empty gradebook

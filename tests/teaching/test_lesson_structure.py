@@ -112,6 +112,14 @@ def test_checker_reports_outputs_and_missing_plot(tmp_path):
     assert "have outputs" in problems and "no plot call" in problems
 
 
+def test_checker_reports_a_book_hidden_cell_that_jupyterlab_shows(tmp_path):
+    def change(notebook):
+        for cell in notebook["cells"]:
+            cell["metadata"].pop("jupyter", None)
+
+    assert "tagged remove-cell but shown in JupyterLab" in _problems(tmp_path, change)
+
+
 def test_checker_reports_a_lesson_missing_from_the_schedule(tmp_path):
     (tmp_path / "lessons").mkdir()
     shutil.copy(ROOT / curriculum.SCHEDULE_FILE, tmp_path / "lessons" / "schedule.yml")
