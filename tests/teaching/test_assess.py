@@ -407,16 +407,10 @@ def test_half_day_restricts_to_lessons_one_to_four(class_of_200, tmp_path, capsy
 def test_carpentry_assess_reads_what_carpentry_grade_wrote(tmp_path, capsys, monkeypatch):
     """Two learners answer the released forms; `carpentry grade` autogrades them (sandboxed nbgrader);
     `carpentry assess --gradebook` finds their scores and, in autograded/, the options they chose."""
-    from carpentry_kit.teaching import sandbox
     from carpentry_kit.teaching.grading import grade_assignment
     from carpentry_kit.teaching.sandbox import Limits
 
-    # the graded kernel must import this checkout's carpentry_kit.checks, also where the environment's
-    # installed copy is another checkout (a developer's worktree); in CI the two are the same
-    clean = sandbox._clean_environment
-    monkeypatch.setattr(
-        sandbox, "_clean_environment", lambda workdir: {**clean(workdir), "PYTHONPATH": str(ROOT)}
-    )
+    # the sandbox binds this checkout's carpentry_kit (PYTHONPATH), so the graded kernel imports its checks
 
     course = tmp_path / "course"
     course.mkdir()
