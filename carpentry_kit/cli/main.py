@@ -42,7 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "calibrate": ("carpentry_kit.cli.predict_commands", "measure this machine, write its hardware profile"),
     "predict": ("carpentry_kit.cli.predict_commands", "predict time and energy on hardware you do not have"),
     "doctor": ("carpentry_kit.cli.teaching_commands", "check this machine is ready for the workshop"),
-    "grade": ("carpentry_kit.teaching.grading", "autograde nbgrader submissions, each one isolated"),
+    "grade": ("carpentry_kit.cli.teaching_commands", "autograde nbgrader submissions, each one isolated"),
     "assess": ("carpentry_kit.cli.assess_commands", "learning gains from pre/post assessment and survey"),
 }
 
