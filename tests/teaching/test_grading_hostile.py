@@ -303,8 +303,10 @@ def test_bad_options_are_refused_before_anything_runs(batch, capsys):
 
 
 def test_failed_batch_exits_1_and_says_why(batch, capsys):
+    from carpentry_kit.cli import teaching_commands
+
     _, grades, _, _ = batch
-    assert grading._report_grades(list(grades.values()), None) == 1
+    assert teaching_commands._report_grades(list(grades.values()), None) == 1
     out = capsys.readouterr().out
     assert "lesson01 trent: failed" in out and "ignored the interrupt" in out
 
