@@ -106,6 +106,7 @@ def check_lesson_9(found: dict) -> None:
 CHECKS = {1: check_lesson_1, 2: check_lesson_2, 3: check_lesson_3, 4: check_lesson_4, 9: check_lesson_9}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", LESSONS, ids=[path.stem for path in LESSONS])
 def test_lesson_executes_with_plots_and_expected_outputs(path, tmp_path):
     copy = tmp_path / "lessons"
