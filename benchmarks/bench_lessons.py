@@ -10,7 +10,11 @@ Prints a table; exits 1 if a target is missed or a lesson or the build fails.
 cgroup of 2 CPUs and 2.5 GB (needs root), with ``stress-ng --cpu 1`` keeping one core busy alongside;
 the book is not built. The targets are the same.
 
-    python benchmarks/bench_lessons.py [--skip-book] [--binder] [LESSON.ipynb ...]
+``--stress N`` runs each lesson N times beside ``stress-ng --cpu 2`` (a CPU hog on every core): a lesson must
+not fail under load (no cell may depend on the order of noisy measurements); wall times are shown but, the
+machine being oversubscribed on purpose, only a failing cell counts as a miss. The book is not built.
+
+    python benchmarks/bench_lessons.py [--skip-book] [--binder | --stress N] [LESSON.ipynb ...]
 """
 
 from __future__ import annotations
@@ -95,11 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="cap each lesson at 2 CPUs and 2.5 GB, with stress-ng --cpu 1 alongside",
     )
+    parser.add_argument(
+        "--stress", type=int, default=0, metavar="N", help="run each lesson N times beside stress-ng --cpu 2"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from carpentry_kit.teaching.curriculum import lesson_paths
 
     lessons = [path.resolve() for path in args.lessons] or lesson_paths(ROOT / "lessons")
+    if args.stress:
+        return 1 if _bench_stress(lessons, args.stress) else 0
     if args.binder:
         failed = _bench_binder(lessons)
     else:
@@ -131,6 +140,32 @@ def _bench_one(path: Path, cap: BinderCap | None = None) -> bool:
     if status:
         print(tail, file=sys.stderr)
     return ok
+
+
+def _bench_stress(lessons: list[Path], times: int) -> bool:
+    """Each lesson ``times`` times beside ``stress-ng --cpu 2``; True when any run failed."""
+    stress = shutil.which("stress-ng")
+    if stress is None:
+        raise SystemExit("bench_lessons --stress: stress-ng is not installed — apt-get install -y stress-ng")
+    hog = subprocess.Popen([stress, "--cpu", "2", "--quiet"], stdout=subprocess.DEVNULL)
+    print(
+        f"beside stress-ng --cpu 2 (of {os.cpu_count()} CPUs), {times} runs a lesson; a failing cell is a miss"
+    )
+    print(f"{'what':<40} {'wall s (each run)':>28}  result")
+    failed = False
+    try:
+        for path in lessons:
+            runs = [bench_lesson(path) for _ in range(times)]
+            failures = [tail for _, _, status, tail in runs if status]
+            failed |= bool(failures)
+            walls = ", ".join(f"{wall:.1f}" for wall, _, _, _ in runs)
+            print(f"{path.name:<40} {walls:>28}  {'FAIL' if failures else 'ok'}", flush=True)
+            for tail in failures:
+                print(tail, file=sys.stderr)
+    finally:
+        hog.terminate()
+        hog.wait()
+    return failed
 
 
 def _bench_binder(lessons: list[Path]) -> bool:
