@@ -305,22 +305,34 @@ def test_sigterm_records_the_run_as_interrupted_with_its_samples(tmp_path):
     assert not list((store.dir / "running").iterdir())
 
 
+def _matmul_sweep(out: Path, min_durations: str) -> list[str]:
+    """`carpentry sweep` of matmul (size 32, 2 repeats) over protocol.min_duration_s, into ``out``."""
+    command = [
+        sys.executable,
+        "-m",
+        "carpentry_kit",
+        "sweep",
+        str(MATMUL),
+        "--out",
+        str(out),
+        "--energy",
+        "estimate",
+    ]
+    grid = [
+        "--grid",
+        f"protocol.min_duration_s={min_durations}",
+        "--set",
+        "task.params.size=32",
+        "--repeats",
+        "2",
+    ]
+    return command + grid + ["--set", "constraints.time_budget_s=900"]
+
+
 def test_kill_9_of_a_sweep_leaves_the_point_in_flight_recorded_and_keeps_the_done_ones(tmp_path):
     out = tmp_path / "sweep"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "carpentry_kit",
-            "sweep",
-            str(MATMUL),
-            "--out",
-            str(out),
-            "--energy",
-            "estimate",
-        ]
-        + ["--grid", "protocol.min_duration_s=0,600", "--set", "task.params.size=32", "--repeats", "2"]
-        + ["--set", "constraints.time_budget_s=900"],
+        _matmul_sweep(out, "0,600"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -337,19 +349,7 @@ def test_kill_9_of_a_sweep_leaves_the_point_in_flight_recorded_and_keeps_the_don
     assert killed["status"] == "interrupted" and killed["overrides"]["protocol.min_duration_s"] == 600
     assert "ended before the run finished" in killed["error"]
     resumed = subprocess.run(  # a re-run resumes: point 1 is skipped, point 2 runs again
-        [
-            sys.executable,
-            "-m",
-            "carpentry_kit",
-            "sweep",
-            str(MATMUL),
-            "--out",
-            str(out),
-            "--energy",
-            "estimate",
-        ]
-        + ["--grid", "protocol.min_duration_s=0", "--set", "task.params.size=32", "--repeats", "2"]
-        + ["--set", "constraints.time_budget_s=900"],
+        _matmul_sweep(out, "0"),
         capture_output=True,
         text=True,
         timeout=300,

@@ -7,19 +7,13 @@ import time
 from typing import Any
 
 import pytest
+from spin import busy_wait
 
 from carpentry_kit.energy.base import EnergyMeter
 from carpentry_kit.measure.harness import Harness, QualityTarget
 from carpentry_kit.spec.model import Protocol
 from carpentry_kit.stats import summarize
 from carpentry_kit.workloads import Workload
-
-
-def busy_wait(seconds: float) -> None:
-    """Spin rather than sleep: a sleep's wake-up jitter would swamp millisecond timings."""
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
 
 
 class SpinWorkload(Workload):

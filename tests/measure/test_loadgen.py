@@ -3,21 +3,14 @@ the record, its logs kept, and a token workload's TTFT and TPOT."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
+from spin import busy_wait
 
 from carpentry_kit.measure.loadgen import LoadGenEngine, harness_floor, invalid_reasons, read_detail_log
 from carpentry_kit.spec.model import Protocol
 from carpentry_kit.workloads import Workload
 
 pytest.importorskip("mlperf_loadgen")
-
-
-def busy_wait(seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
 
 
 class Spin(Workload):
