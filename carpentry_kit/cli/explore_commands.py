@@ -89,6 +89,20 @@ def _compare_arguments(parser: argparse.ArgumentParser) -> None:
         "--metric", action="append", metavar="M", help="compare only this metric (repeatable)"
     )
     parser.add_argument("--csv", metavar="FILE", help="also write the comparison as CSV")
+    add_division_options(parser)
+
+
+def add_division_options(parser: argparse.ArgumentParser) -> None:
+    """``--division closed|open`` and ``--mixed-divisions``: which divisions' results to rank."""
+    divisions = parser.add_mutually_exclusive_group()
+    divisions.add_argument(
+        "--division", choices=("closed", "open"), help="only the results of this division (protocol.division)"
+    )
+    divisions.add_argument(
+        "--mixed-divisions",
+        action="store_true",
+        help="rank closed and open results together, each labelled with its division (refused without it)",
+    )
 
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -136,7 +150,13 @@ def _sweep(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from carpentry_kit.explore.compare import compare, format_comparison, parse_baseline
 
-    table = compare(args.results, parse_baseline(args.baseline), metric=args.metric)
+    table = compare(
+        args.results,
+        parse_baseline(args.baseline),
+        metric=args.metric,
+        division=args.division,
+        mixed_divisions=args.mixed_divisions,
+    )
     print(format_comparison(table))
     if args.csv:
         table.to_csv(args.csv, index=False)
