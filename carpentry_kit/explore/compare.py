@@ -377,17 +377,13 @@ def _comparison_row(
 ) -> dict[str, Any]:
     first = group.iloc[0]
     samples, base_samples = pooled_samples(group), pooled_samples(reference)
-    ratio, low, high, level = _ratio_interval(samples, base_samples, confidence)
     base_label = (
         configuration_label(reference[_KEY_COLUMN].iloc[0])
         if base_samples
         else "none (no baseline run with the same other settings)"
     )
     is_baseline = set(group["run_id"]) == set(reference["run_id"])
-    if is_baseline:  # compared with itself: ratio 1, no interval to speak of
-        low = high = level = math.nan
-    significant = bool(not math.isnan(low) and (low > 1 or high < 1))
-    better = significant and ((ratio > 1) == (first["goal"] == "maximize"))
+    judged = ratio_verdict(samples, base_samples, first["goal"], confidence, is_baseline=is_baseline)
     row = {column: first[column] for column in by}
     row.update(
         configuration=configuration_label(key),
@@ -398,13 +394,7 @@ def _comparison_row(
         goal=first["goal"],
         baseline_median=median_or_nan(base_samples),
         median=median_or_nan(samples),
-        ratio=ratio,
-        ci_low=low,
-        ci_high=high,
-        ci_level=level,
-        significant=significant,
-        better=better,
-        verdict=_verdict(is_baseline, ratio, low, significant, better),
+        **judged,
         n_baseline=len(base_samples),
         n=len(samples),
         baseline_runs=len(reference["run_id"].unique()),
@@ -429,6 +419,33 @@ def _configurations_tried(rows: pd.DataFrame) -> float:
         return math.nan
     budgets = rows["tuning_configurations"].dropna()
     return float(budgets.max()) if len(budgets) else math.nan
+
+
+def ratio_verdict(
+    samples: list[float],
+    base_samples: list[float],
+    goal: str,
+    confidence: float = CONFIDENCE,
+    *,
+    is_baseline: bool = False,
+) -> dict[str, Any]:
+    """Compare's statistics for one pair of sample sets: ``ratio`` of medians, ``ci_low, ci_high, ci_level``
+    (``stats.ratio_ci``), ``significant`` (the interval excludes 1), ``better`` (by ``goal``) and the
+    ``verdict``. The one place a difference is judged: ``compare`` and ``history`` both call it."""
+    ratio, low, high, level = _ratio_interval(samples, base_samples, confidence)
+    if is_baseline:  # compared with itself: ratio 1, no interval to speak of
+        low = high = level = math.nan
+    significant = bool(not math.isnan(low) and (low > 1 or high < 1))
+    better = significant and ((ratio > 1) == (goal == "maximize"))
+    return {
+        "ratio": ratio,
+        "ci_low": low,
+        "ci_high": high,
+        "ci_level": level,
+        "significant": significant,
+        "better": better,
+        "verdict": _verdict(is_baseline, ratio, low, significant, better),
+    }
 
 
 def _verdict(is_baseline: bool, ratio: float, low: float, significant: bool, better: bool) -> str:
