@@ -195,7 +195,7 @@ def benchmark_history(
 ) -> History:
     """The history of ``metric`` (default: the latest spec's first metric) over each benchmark's versions.
 
-    ``sources``: results directories and/or record dicts. Bad input (no records, an unreadable or missing
+    ``sources``: results directories and/or records (dicts, ``RunRecord``s or ``RunResult``s). Bad input (no records, an unreadable or missing
     directory, an unknown metric) raises a one-line ``UsageError``.
     """
     import pandas as pd
@@ -223,11 +223,14 @@ def benchmark_history(
 def _read(sources: Source | Iterable[Source]) -> tuple[list[dict[str, Any]], list[str]]:
     from carpentry_kit.results.store import ResultStore
 
-    items = [sources] if isinstance(sources, (str, os.PathLike, dict)) else list(sources)
+    single = isinstance(sources, (str, os.PathLike, dict)) or hasattr(sources, "to_dict")
+    items = [sources] if single or hasattr(sources, "record") else list(sources)
     if not items:
         raise UsageError("history: no results given — give one or more results directories")
     records, names = [], []
     for item in items:
+        item = getattr(item, "record", item)  # a RunResult holds its record
+        item = item.to_dict() if hasattr(item, "to_dict") else item  # a RunRecord
         if isinstance(item, dict):
             records.append(item)
             names += [] if "(records)" in names else ["(records)"]

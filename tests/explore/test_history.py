@@ -13,6 +13,7 @@ from carpentry_kit.cli.main import main
 from carpentry_kit.errors import UsageError
 from carpentry_kit.explore.history import Change, benchmark_history, spec_changes
 from carpentry_kit.results.frame import records_frame
+from carpentry_kit.results.record import RunRecord
 
 BASE = [1.0, 1.1, 0.9, 1.05, 0.95, 1.02]
 SPEC = {
@@ -155,6 +156,9 @@ def test_history_of_two_versions_of_a_shipped_spec(two_versions, capsys, tmp_pat
     assert "matmul — gflops (GFLOP/s, maximize) over 2 versions" in out
     assert "changed: benchmark.version: 1.0 → 1.1; task.params.size: 16 → 32" in out
     row = benchmark_history(two_versions, metric="gflops").table.iloc[1]
+    records = [ck.ResultStore(d).records()[0] for d in two_versions]
+    again = benchmark_history([RunRecord.from_dict(records[0]), records[1]], metric="gflops").table.iloc[1]
+    assert again["ratio"] == row["ratio"]
     assert row["verdict"] in ("better", "worse", "no significant difference")
     assert row["flagged"] == (row["ci_low"] > 1 or row["ci_high"] < 1)  # flagged exactly when 1 is excluded
     assert (tmp_path / "h.csv").read_text().count("\n") == 3  # header and two versions
