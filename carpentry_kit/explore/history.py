@@ -11,7 +11,8 @@ before it the ratio of medians with its interval and verdict — the same statis
 (``compare.ratio_verdict``) — and the cause: which spec fields changed (the records hold the canonical
 spec; consecutive versions' specs are diffed, ``spec_changes``) and which dataset versions. A version whose
 interval excludes 1 is ``flagged``: a significant change. As in ``compare``, significant does not mean
-large, and one run per version leaves out run-to-run variation.
+large, and one run per version leaves out run-to-run variation. A sweep's points are versions too (their
+overridden specs differ, and the diff says how): give history the runs of one configuration per version.
 """
 
 from __future__ import annotations
