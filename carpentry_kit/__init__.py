@@ -25,6 +25,7 @@ _API: dict[str, str] = {
     # errors (every stage raises these)
     "Problem": "carpentry_kit.errors",
     "SpecError": "carpentry_kit.errors",
+    "DivisionError": "carpentry_kit.errors",
     "UsageError": "carpentry_kit.errors",
     # spec
     "Spec": "carpentry_kit.spec.model",
@@ -71,6 +72,7 @@ _API: dict[str, str] = {
     "SweepResult": "carpentry_kit.explore.sweep",
     "compare": "carpentry_kit.explore.compare",
     "write_report": "carpentry_kit.explore.report",
+    "benchmark_history": "carpentry_kit.explore.history",
 }
 # public name -> module that *is* the value (``from carpentry_kit import plots``)
 _MODULES: dict[str, str] = {"plots": "carpentry_kit.explore.plots"}

@@ -42,6 +42,10 @@ class SpecError(Exception):
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
+class DivisionError(SpecError):
+    """A closed-division spec refused an override of a field it does not list as tunable (one problem each)."""
+
+
 class UsageError(ValueError):
     """A bad command-line value or argument (not a spec problem); the message is one line."""
 

@@ -39,6 +39,8 @@ def make_record(
     method: str = "estimate",
     units: dict[str, str] | None = None,
     status: str = "completed",
+    division: str = "open",
+    tuning: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A record dict whose metrics have exactly the given samples."""
     units = units or {}
@@ -50,6 +52,9 @@ def make_record(
         scenario="offline",
         device="cpu",
         overrides=dict(overrides),
+        division=division,
+        overrides_tunable=True if division == "closed" else None,
+        tuning=tuning,
         status=status,
         validity="VALID",
         metrics={name: metric_entry(name, values, units.get(name)) for name, values in samples.items()},

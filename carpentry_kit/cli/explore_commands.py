@@ -1,4 +1,4 @@
-"""The explore commands of ``carpentry``: sweep, compare, report.
+"""The explore commands of ``carpentry``: sweep, compare, report, history.
 
 Bad input is printed as one line per problem and exits 2; nothing here prints a traceback. ``sweep`` exits
 0 when every point completed VALID and 1 otherwise (a point failed or was INVALID).
@@ -47,7 +47,12 @@ records come back to the login node: the results directory need not be on a shar
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     """Add the arguments of command ``name`` to its sub-parser."""
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    {"sweep": _sweep_arguments, "compare": _compare_arguments, "report": _report_arguments}[name](parser)
+    {
+        "sweep": _sweep_arguments,
+        "compare": _compare_arguments,
+        "report": _report_arguments,
+        "history": _history_arguments,
+    }[name](parser)
 
 
 def _sweep_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +94,20 @@ def _compare_arguments(parser: argparse.ArgumentParser) -> None:
         "--metric", action="append", metavar="M", help="compare only this metric (repeatable)"
     )
     parser.add_argument("--csv", metavar="FILE", help="also write the comparison as CSV")
+    add_division_options(parser)
+
+
+def add_division_options(parser: argparse.ArgumentParser) -> None:
+    """``--division closed|open`` and ``--mixed-divisions``: which divisions' results to rank."""
+    divisions = parser.add_mutually_exclusive_group()
+    divisions.add_argument(
+        "--division", choices=("closed", "open"), help="only the results of this division (protocol.division)"
+    )
+    divisions.add_argument(
+        "--mixed-divisions",
+        action="store_true",
+        help="rank closed and open results together, each labelled with its division (refused without it)",
+    )
 
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,9 +124,40 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+HISTORY_EPILOG = """\
+example:
+  carpentry history results/v1.0 results/v1.1 --metric gflops
+
+One row per version of the benchmark (a distinct spec hash or dataset version), in the order of their first
+run: the median with its interval, and against the version before the ratio of medians with compare's
+interval and verdict; FLAGGED when the interval excludes 1. Under each version: the spec fields that changed.
+"""
+
+
+def _history_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = HISTORY_EPILOG
+    parser.add_argument("results", nargs="+", metavar="DIR", help="results directories (one or more)")
+    parser.add_argument("--metric", metavar="NAME", help="the metric (default: the latest spec's first)")
+    parser.add_argument("--csv", metavar="FILE", help="also write the history as CSV")
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run the parsed command (errors are mapped to exit codes by ``cli.main.handle_errors``)."""
-    return {"sweep": _sweep, "compare": _compare, "report": _report}[args.command](args)
+    commands = {"sweep": _sweep, "compare": _compare, "report": _report, "history": _history}
+    return commands[args.command](args)
+
+
+def _history(args: argparse.Namespace) -> int:
+    from carpentry_kit.explore.history import benchmark_history
+
+    history = benchmark_history(args.results, metric=args.metric)
+    print(history.format())
+    if args.csv:
+        frame = history.to_frame()
+        frame["changes"] = ["; ".join(map(str, changes)) for changes in frame["changes"]]
+        frame.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -136,7 +186,13 @@ def _sweep(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from carpentry_kit.explore.compare import compare, format_comparison, parse_baseline
 
-    table = compare(args.results, parse_baseline(args.baseline), metric=args.metric)
+    table = compare(
+        args.results,
+        parse_baseline(args.baseline),
+        metric=args.metric,
+        division=args.division,
+        mixed_divisions=args.mixed_divisions,
+    )
     print(format_comparison(table))
     if args.csv:
         table.to_csv(args.csv, index=False)

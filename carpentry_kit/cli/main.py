@@ -39,6 +39,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "carpentry_kit.cli.explore_commands",
         "write a self-contained HTML report of a results directory",
     ),
+    "history": (
+        "carpentry_kit.cli.explore_commands",
+        "a benchmark's results across its spec and dataset versions, significant changes flagged",
+    ),
     "calibrate": ("carpentry_kit.cli.predict_commands", "measure this machine, write its hardware profile"),
     "predict": ("carpentry_kit.cli.predict_commands", "predict time and energy on hardware you do not have"),
     "doctor": ("carpentry_kit.cli.teaching_commands", "check this machine is ready for the workshop"),

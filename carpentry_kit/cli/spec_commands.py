@@ -344,4 +344,6 @@ protocol:
   scenario: offline
   warmup: 1
   repeats: 5
+  division: open                     # closed: only the fields in `tunable` may be overridden (--set, sweeps)
+  # tunable: [task.params.size]
 """

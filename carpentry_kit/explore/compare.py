@@ -21,6 +21,14 @@ compares every size against size 256 **of the same dtype**.
 
 Only like is compared with like: if the benchmark, unit or kind of a metric differ — or, for an energy
 metric, how the energy was obtained — the comparison is refused and the key that differs is named.
+
+Divisions (``protocol.division``, ``spec/division.py``): a closed result is not ranked against an open one
+without saying so. Results that mix the divisions are refused, with the number of runs of each, unless
+``division="closed"`` (or ``open``; ``--division``) keeps one of them, or ``mixed_divisions=True``
+(``--mixed-divisions``) ranks them together — then every row carries its ``division`` and
+``baseline_division`` and the printed table shows them with a note. A sweep's tuning budget is shown too:
+``configurations_tried`` is the number of configurations its sweep tried (``tuning`` in the record), and the
+printed table says that the best of them is "best of N configurations".
 Nothing is re-run; everything is read from stored results.
 """
 
@@ -218,6 +226,8 @@ def compare(
     by: list[str] | None = None,
     *,
     confidence: float = CONFIDENCE,
+    division: str | None = None,
+    mixed_divisions: bool = False,
 ) -> pd.DataFrame:
     """Per configuration and metric, the ratio of medians to the baseline with a distribution-free CI.
 
@@ -225,15 +235,19 @@ def compare(
     Returns a tidy frame, one row per configuration × metric, with the ``by`` columns, ``configuration``
     (a label), ``baseline`` (the label of the baseline it is compared with), ``metric, kind, unit, goal,
     baseline_median, median, ratio, ci_low, ci_high, ci_level, significant, better, verdict, n_baseline, n,
-    baseline_runs, runs`` (``n``: pooled samples, ``runs``: runs, of each side; ``ci_level``: a lower bound
-    on the interval's coverage).
+    baseline_runs, runs, division, baseline_division, configurations_tried`` (``n``: pooled samples,
+    ``runs``: runs, of each side; ``ci_level``: a lower bound on the interval's coverage;
+    ``configurations_tried``: the tuning budget of the sweep the runs came from, NaN for single runs).
+    ``division`` keeps only the results of that division; results of both divisions are refused unless
+    ``mixed_divisions`` is true.
     """
     import pandas as pd
 
-    everything = results_frame(results)
+    everything = in_division(results_frame(results), division)
     frame = completed(everything)
     if frame.empty:
         raise UsageError("results: no completed runs to compare — run or sweep a spec first")
+    check_divisions(frame, mixed_divisions)
     by = varying_overrides(everything) if by is None else [resolve_column(frame, column) for column in by]
     frame = with_configurations(frame, by)
     metrics = _chosen_metrics(frame, metric)
@@ -250,6 +264,41 @@ def compare(
             reference = _matching_baseline(metric_base, group.iloc[0], strata)
             rows.append(_comparison_row(group, reference, key, by, confidence))
     return pd.DataFrame(rows)
+
+
+def division_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """Runs per division in a results frame (records before version 3 are read as open)."""
+    if "division" not in frame.columns or frame.empty:
+        return {}
+    runs = frame.drop_duplicates("run_id")
+    return {str(k): int(v) for k, v in runs["division"].fillna("open").value_counts().sort_index().items()}
+
+
+def in_division(frame: pd.DataFrame, division: str | None) -> pd.DataFrame:
+    """Only the rows of ``division`` (``closed`` or ``open``); all rows when it is None."""
+    if division is None:
+        return frame
+    from carpentry_kit.spec.division import DIVISIONS
+
+    if division not in DIVISIONS:
+        raise UsageError(f"division: '{division}' is not a division — use closed or open")
+    chosen = frame[frame["division"].fillna("open") == division] if "division" in frame.columns else frame
+    if chosen.empty:
+        counts = ", ".join(f"{n} {d}" for d, n in division_counts(frame).items()) or "none"
+        raise UsageError(f"division: no {division} results here (runs: {counts}) — choose the other division")
+    return chosen
+
+
+def check_divisions(frame: pd.DataFrame, mixed_divisions: bool = False) -> None:
+    """Refuse results of both divisions (one line, with the runs of each) unless ``mixed_divisions``."""
+    counts = division_counts(frame)
+    if len(counts) > 1 and not mixed_divisions:
+        runs = " and ".join(f"{count_noun(n, 'run')} in {d}" for d, n in counts.items())
+        raise UsageError(
+            f"compare: these results mix divisions ({runs}); a closed result is not ranked against an open "
+            "one, which may have changed what closed fixes — keep one with --division closed (or open), or "
+            "rank them together, labelled, with --mixed-divisions"
+        )
 
 
 def _chosen_metrics(frame: pd.DataFrame, metric: str | list[str] | None) -> list[str]:
@@ -328,17 +377,13 @@ def _comparison_row(
 ) -> dict[str, Any]:
     first = group.iloc[0]
     samples, base_samples = pooled_samples(group), pooled_samples(reference)
-    ratio, low, high, level = _ratio_interval(samples, base_samples, confidence)
     base_label = (
         configuration_label(reference[_KEY_COLUMN].iloc[0])
         if base_samples
         else "none (no baseline run with the same other settings)"
     )
     is_baseline = set(group["run_id"]) == set(reference["run_id"])
-    if is_baseline:  # compared with itself: ratio 1, no interval to speak of
-        low = high = level = math.nan
-    significant = bool(not math.isnan(low) and (low > 1 or high < 1))
-    better = significant and ((ratio > 1) == (first["goal"] == "maximize"))
+    judged = ratio_verdict(samples, base_samples, first["goal"], confidence, is_baseline=is_baseline)
     row = {column: first[column] for column in by}
     row.update(
         configuration=configuration_label(key),
@@ -349,19 +394,58 @@ def _comparison_row(
         goal=first["goal"],
         baseline_median=median_or_nan(base_samples),
         median=median_or_nan(samples),
-        ratio=ratio,
-        ci_low=low,
-        ci_high=high,
-        ci_level=level,
-        significant=significant,
-        better=better,
-        verdict=_verdict(is_baseline, ratio, low, significant, better),
+        **judged,
         n_baseline=len(base_samples),
         n=len(samples),
         baseline_runs=len(reference["run_id"].unique()),
         runs=len(group["run_id"].unique()),
+        division=_division_of(group),
+        baseline_division=_division_of(reference),
+        configurations_tried=_configurations_tried(group),
     )
     return row
+
+
+def _division_of(rows: pd.DataFrame) -> str:
+    """The division of some rows: ``closed``, ``open`` or ``closed+open`` (older records count as open)."""
+    if "division" not in rows.columns or rows.empty:
+        return "open"
+    return "+".join(sorted(set(rows["division"].fillna("open").astype(str))))
+
+
+def _configurations_tried(rows: pd.DataFrame) -> float:
+    """The largest tuning budget among the rows' sweeps; NaN when none came from a sweep."""
+    if "tuning_configurations" not in rows.columns:
+        return math.nan
+    budgets = rows["tuning_configurations"].dropna()
+    return float(budgets.max()) if len(budgets) else math.nan
+
+
+def ratio_verdict(
+    samples: list[float],
+    base_samples: list[float],
+    goal: str,
+    confidence: float = CONFIDENCE,
+    *,
+    is_baseline: bool = False,
+) -> dict[str, Any]:
+    """Compare's statistics for one pair of sample sets: ``ratio`` of medians, ``ci_low, ci_high, ci_level``
+    (``stats.ratio_ci``), ``significant`` (the interval excludes 1), ``better`` (by ``goal``) and the
+    ``verdict``. The one place a difference is judged: ``compare`` and ``history`` both call it."""
+    ratio, low, high, level = _ratio_interval(samples, base_samples, confidence)
+    if is_baseline:  # compared with itself: ratio 1, no interval to speak of
+        low = high = level = math.nan
+    significant = bool(not math.isnan(low) and (low > 1 or high < 1))
+    better = significant and ((ratio > 1) == (goal == "maximize"))
+    return {
+        "ratio": ratio,
+        "ci_low": low,
+        "ci_high": high,
+        "ci_level": level,
+        "significant": significant,
+        "better": better,
+        "verdict": _verdict(is_baseline, ratio, low, significant, better),
+    }
 
 
 def _verdict(is_baseline: bool, ratio: float, low: float, significant: bool, better: bool) -> str:
@@ -408,9 +492,38 @@ def _ratio_interval(
     return ratio_ci(samples, base_samples, confidence)
 
 
+def mixed_divisions(table: pd.DataFrame) -> bool:
+    """Whether a ``compare()`` table ranks results of both divisions together."""
+    if "division" not in table.columns or table.empty:
+        return False
+    return len(set("+".join([*table["division"], *table["baseline_division"]]).split("+"))) > 1
+
+
+MIXED_DIVISIONS_NOTE = (
+    "Mixed divisions (--mixed-divisions): closed and open results are ranked together. A closed run changed "
+    "only the fields its spec lists as tunable; an open run may have changed anything (each record lists its "
+    "overrides), so a difference between them may come from those changes, not from the system."
+)
+
+
+def tuning_notes(table: pd.DataFrame) -> list[str]:
+    """``best of 12 configurations``: what a sweep's tuning budget means for the rows it produced."""
+    if "configurations_tried" not in table.columns:
+        return []
+    budgets = sorted({int(n) for n in table["configurations_tried"].dropna()})
+    return [
+        f"Tuning budget: these results come from a sweep of {count_noun(n, 'configuration')}; the best one "
+        f"is the best of {n} tries, and part of its lead may be luck — confirm it with fresh runs."
+        for n in budgets
+        if n > 1
+    ]
+
+
 def format_comparison(table: pd.DataFrame) -> str:
     """A plain-text table of a ``compare()`` result, for the terminal."""
+    mixed = mixed_divisions(table)
     header = ("configuration", "metric", "median", "baseline", "ratio", "CI (coverage)", "verdict")
+    header += ("division", "baseline division") if mixed else ()
     lines = [header]
     for _, row in table.iterrows():
         lines.append(
@@ -423,6 +536,7 @@ def format_comparison(table: pd.DataFrame) -> str:
                 ratio_interval_text(row),
                 str(row["verdict"]),
             )
+            + ((str(row["division"]), str(row["baseline_division"])) if mixed else ())
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     rendered = [
@@ -430,7 +544,8 @@ def format_comparison(table: pd.DataFrame) -> str:
         for line in lines
     ]
     rendered.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(rendered) + "\n\n" + textwrap.fill(significance_note(table), width=100)
+    notes = [significance_note(table), *tuning_notes(table), *([MIXED_DIVISIONS_NOTE] if mixed else [])]
+    return "\n".join(rendered) + "\n\n" + "\n".join(textwrap.fill(note, width=100) for note in notes)
 
 
 def ratio_interval_text(row: Mapping[str, Any]) -> str:

@@ -10,6 +10,7 @@ measurement.
 * ``plot_metric_vs_param(results, metric, param)`` — median and its CI against a swept parameter.
 * ``plot_tradeoff(results, x, y)`` — one metric against another, Pareto front highlighted (goal-aware).
 * ``plot_energy_breakdown(results)`` — energy per timed repeat, stacked by component, labelled by layer.
+* ``plot_history(history)`` — a metric's median and CI over a benchmark's versions, significant changes marked.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from carpentry_kit.explore.compare import (
     varying_overrides,
     with_configurations,
 )
+from carpentry_kit.results.units import missing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -242,6 +244,50 @@ def plot_latency_throughput(
     ax.set_xlabel(rate)
     ax.set_title("Latency and throughput against offered load")
     ax.legend(handles=list(lines.values()), loc="upper left")
+    return ax
+
+
+def plot_history(history: Any, metric: str | None = None, ax: Axes | None = None) -> Axes:
+    """A metric's median with its confidence interval over a benchmark's versions (``explore.history``).
+
+    ``history`` is a ``History`` or what ``benchmark_history`` takes (results directories, records). Each
+    benchmark is one line, its versions in order along the x axis (labelled with ``benchmark.version`` and
+    the first run's date); a version whose change from the one before is significant is circled in red.
+    """
+    from carpentry_kit.explore.history import History, benchmark_history
+
+    if not isinstance(history, History):
+        history = benchmark_history(history, metric)
+    table = history.table
+    ax = _axes(ax)
+    for index, (benchmark, rows) in enumerate(table.groupby("benchmark", sort=False)):
+        xs = list(rows["version"])
+        medians = list(rows["median"])
+        low = [
+            m - (lo if not missing(lo) else m) for m, lo in zip(medians, rows["median_ci_low"], strict=True)
+        ]
+        high = [
+            (hi if not missing(hi) else m) - m for m, hi in zip(medians, rows["median_ci_high"], strict=True)
+        ]
+        ax.errorbar(xs, medians, yerr=[low, high], capsize=4, marker="o", color=f"C{index}", label=benchmark)
+        flagged = rows[rows["flagged"]]
+        ax.scatter(
+            flagged["version"], flagged["median"], s=180, facecolors="none", edgecolors="C3", linewidths=2,
+            label="significant change" if index == 0 and len(flagged) else None, zorder=3,
+        )  # fmt: skip
+    first = table.drop_duplicates("version")
+    ax.set_xticks(
+        list(first["version"]),
+        [f"{v}\n{d[:10]}" for v, d in zip(first["benchmark_version"], first["first_run"], strict=True)],
+    )
+    ax.set_xlabel("benchmark version (first run)")
+    unit = str(table["unit"].dropna().iloc[0]) if table["unit"].notna().any() else ""
+    ax.set_ylabel(f"{history.metric} ({unit}, median)")
+    _si_ticks(ax.yaxis, unit)
+    ax.set_title(
+        f"{', '.join(table['benchmark'].unique())}: {history.metric} over versions (bars: CI of the median)"
+    )
+    ax.legend(fontsize="small")
     return ax
 
 

@@ -35,6 +35,7 @@ from carpentry_kit.explore.compare import (
     ratio_interval_text,
     short_value,
     significance_note,
+    tuning_notes,
     varying_keys,
     varying_overrides,
     with_configurations,
@@ -214,8 +215,35 @@ def _spec_section(records: list[dict[str, Any]]) -> str:
         f"<p>{count_noun(len(records), 'run')} of {count_noun(len(hashes), 'distinct spec')} (by spec hash), "
         f"{count_noun(len(labels), 'configuration')}. Swept: {_e(', '.join(swept) or 'nothing')}. "
         f"Overrides common to every run: {_e(fixed_text)}.</p>"
+        f"<p>{_e(division_text(records))}{_e(tuning_text(records))}</p>"
         f"<details><summary>Spec of the first run, overrides applied (canonical form, hash "
         f"{_e(records[0]['spec_hash'][:12])}…)</summary><pre>{_e(text)}</pre></details>"
+    )
+
+
+def division_text(records: list[dict[str, Any]]) -> str:
+    """Which divisions the runs were in, and what that means for their overrides."""
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record.get("division", "open")] = counts.get(record.get("division", "open"), 0) + 1
+    parts = [f"{count_noun(n, 'run')} in the {division} division" for division, n in sorted(counts.items())]
+    text = "Division: " + " and ".join(parts) + "."
+    if "closed" in counts:
+        text += " Closed runs changed only the fields their spec lists in protocol.tunable (checked)."
+    if "open" in counts:
+        text += " Open runs may change anything; each run's overrides are listed in its record."
+    if len(counts) > 1:
+        text += " Closed and open results are not ranked together."
+    return text
+
+
+def tuning_text(records: list[dict[str, Any]]) -> str:
+    """`` Tuning budget: sweep abc… tried 12 configurations`` for each sweep the runs came from."""
+    sweeps = {r["tuning"]["sweep_id"]: r["tuning"] for r in records if r.get("tuning")}
+    return "".join(
+        f" Tuning budget: sweep {sweep_id} tried {count_noun(budget['configurations'], 'configuration')} "
+        f"({', '.join(budget.get('grid', []))}); its best result is the best of {budget['configurations']}."
+        for sweep_id, budget in sweeps.items()
     )
 
 
@@ -230,7 +258,7 @@ def _swept(records: list[dict[str, Any]]) -> list[str]:
 
 def _results_table(records: list[dict[str, Any]]) -> str:
     metrics = list(dict.fromkeys(name for record in records for name in record.get("metrics", {})))
-    headers = ["run", "configuration", "status", "validity"]
+    headers = ["run", "configuration", "division", "status", "validity"]
     headers += [_metric_header(records, name) for name in metrics] + ["energy (run total)", "reasons / error"]
     swept = _swept(records)
     rows = [_result_row(record, metrics, _overrides_label(record, swept)) for record in records]
@@ -256,6 +284,7 @@ def _result_row(record: dict[str, Any], metrics: list[str], label: str) -> list[
     cells = [
         f"<code>{_e(record['run_id'][:8])}</code>",
         _e(label),
+        _e(record.get("division", "open")),
         f"<span class='{_e(status)}'>{_e(status)}</span>",
         f"<span class='{_e(validity)}'>{_e(validity)}</span>",
     ]
@@ -342,7 +371,9 @@ def _comparison_section(
     return (
         f"<h3>Comparison</h3><p>Each configuration against the baseline <b>{_e(_baseline_label(baseline))}</b> "
         f"({chosen}): the table <code>{_e(compare_command(baseline))}</code> prints. "
-        f"{_e(_strata_note(table))}{_e(significance_note(table))}</p>" + _table(headers, body, escape=False)
+        f"{_e(_strata_note(table))}{_e(significance_note(table))}</p>"
+        + "".join(f"<p class='note'>{_e(note)}</p>" for note in tuning_notes(table))
+        + _table(headers, body, escape=False)
     )
 
 

@@ -13,7 +13,10 @@ points and writes every record into one results store. The grid uses the same do
   and the sweep goes on. A point in flight is noted in the store (``ResultStore.begin``), so if the sweep
   itself is killed (``kill -9``, a scheduler's limit) the next reader of the store records it as
   ``interrupted``; SIGTERM and Ctrl-C record it with the samples so far. A grid value the spec rejects
-  (a bad path, a value out of range) is reported for every point before anything runs.
+  (a bad path, a value out of range) is reported for every point before anything runs, and so is a grid
+  field a closed-division spec does not list in ``protocol.tunable`` (``spec/division.py``).
+* **Tuning budget.** Every record of a sweep carries ``tuning: {configurations, sweep_id, grid}``: how many
+  configurations the sweep tried, so the best of them is reported as "best of N configurations".
 * **Dask.** With ``dask=`` a scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``, each
   point is one task on a worker; the records come back to the client, which is the store's only writer.
   ``dask_local=N`` starts a ``LocalCluster`` of N single-threaded workers — a demo, since they share this
@@ -55,7 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from carpentry_kit.errors import SpecError, UsageError
+from carpentry_kit.errors import DivisionError, SpecError, UsageError
 from carpentry_kit.explore.compare import count_noun
 
 if TYPE_CHECKING:
@@ -194,6 +197,7 @@ def sweep(
     if repeats is not None:
         fixed["protocol.repeats"] = repeats
     points = _prepare_points(base, grid, fixed)
+    tuning = tuning_budget(base, grid, fixed)
     from carpentry_kit.results.store import ResultStore
 
     store = ResultStore(out if out is not None else base.results.dir)
@@ -211,6 +215,7 @@ def sweep(
     by_hash = dict(finished)
     try:
         for point, record, mllog in outcomes:
+            record = dict(record, tuning=tuning)
             _store(store, record, mllog, replaces=notes.pop(point))
             (result.done if record["status"] == "completed" else result.failed).append(record)
             by_hash[point.spec_hash] = record
@@ -218,7 +223,10 @@ def sweep(
     except KeyboardInterrupt as interrupt:  # keep the interrupted run's record; a re-run resumes
         for record in getattr(interrupt, "records", []):
             _store(
-                store, dict(record, spec_path=spec_path), None, replaces=notes.pop_hash(record["spec_hash"])
+                store,
+                dict(record, spec_path=spec_path, tuning=tuning),
+                None,
+                replaces=notes.pop_hash(record["spec_hash"]),
             )
         notes.discard_all()  # points not reached were not run: nothing to record for them
         say(f"interrupted — {count_noun(len(result.done), 'point')} done; run the same sweep again to resume")
@@ -226,6 +234,23 @@ def sweep(
     result.records = [by_hash[p.spec_hash] for p in points if p.spec_hash in by_hash]
     say(result.summary())
     return result
+
+
+def tuning_budget(base: Spec, grid: dict[str, list[Any]], fixed: dict[str, Any]) -> dict[str, Any]:
+    """A sweep's tuning budget, stored with each of its records: how many configurations it tries (the
+    grid's points), which fields it varies, and an id shared by every run of the same sweep (the base
+    spec, grid and fixed overrides), so a resumed sweep keeps its id."""
+    import hashlib
+    import json
+
+    from carpentry_kit.spec.model import spec_hash
+
+    identity = json.dumps([spec_hash(base), grid, fixed], sort_keys=True, default=str)
+    return {
+        "configurations": len(grid_points(grid)),
+        "sweep_id": hashlib.sha256(identity.encode()).hexdigest()[:12],
+        "grid": list(grid),
+    }
 
 
 def _base_spec(spec: Spec | str | os.PathLike[str]) -> tuple[Spec, str | None]:
@@ -245,17 +270,18 @@ def _prepare_points(base: Spec, grid: dict[str, list[Any]], fixed: dict[str, Any
     clash = sorted(set(grid) & set(fixed))
     if clash:
         raise UsageError(f"--grid {clash[0]}: also fixed by --set/--repeats — keep it in one place only")
-    points, problems = [], []
+    points, problems, refusals = [], [], []
     for index, values in enumerate(grid_points(grid), start=1):
         overrides = {**fixed, **values}
         try:
             spec = apply_overrides(base, overrides)
         except SpecError as error:
             problems += [p for p in error.problems if p not in problems]
+            refusals.append(isinstance(error, DivisionError))
             continue
         points.append(_Point(index, overrides, values, spec, spec_hash(spec)))
-    if problems:
-        raise SpecError(problems)
+    if problems:  # a closed division's refusals alone stay a DivisionError
+        raise (DivisionError if all(refusals) else SpecError)(problems)
     return points
 
 

@@ -132,7 +132,7 @@ def _epochs(spec: Spec, workload: Any, epochs: int | None, results: Any) -> tupl
 
 
 def _record(spec, spec_path, overrides, profile, work, time, epoch_range, threads) -> Any:
-    from carpentry_kit.results.record import RunRecord, utc_now
+    from carpentry_kit.results.record import RunRecord, division_fields, utc_now
     from carpentry_kit.spec.model import canonical_spec, spec_hash
     from carpentry_kit.system import software_versions
 
@@ -144,6 +144,7 @@ def _record(spec, spec_path, overrides, profile, work, time, epoch_range, thread
         spec=canonical_spec(spec),
         spec_path=spec_path,
         overrides=overrides,
+        **division_fields(spec, overrides),
         scenario=spec.protocol.scenario,
         device=f"{profile.name} ({PREDICTED})",
         status=PREDICTED,

@@ -21,9 +21,13 @@ RECORD_COLUMNS = [
     "started_at",
     "scenario",
     "device",
+    "division",
 ]
+# a sweep's tuning budget (record["tuning"]): how many configurations it tried, and which sweep
+TUNING_COLUMNS = ["tuning_configurations", "sweep_id"]
 FRAME_COLUMNS = [
     *RECORD_COLUMNS,
+    *TUNING_COLUMNS,
     "energy_method",
     "energy_measured",
     "metric",
@@ -68,6 +72,9 @@ def _record_rows(
 ) -> Iterator[dict[str, Any]]:
     energy = record.get("energy") or {}
     shared = {key: record.get(key) for key in RECORD_COLUMNS}
+    tuning = record.get("tuning") or {}
+    shared["tuning_configurations"] = tuning.get("configurations")
+    shared["sweep_id"] = tuning.get("sweep_id")
     shared["energy_method"] = energy.get("method")
     shared["energy_measured"] = energy.get("measured")
     overrides = record.get("overrides", {})

@@ -137,7 +137,7 @@ class RunLog:
         self.quality_metric: str | None = None  # the metric logged as eval_accuracy (the quality target)
         self.safely(self.logger.event, "submission_org", organisation or "unknown")
         self.safely(self.logger.event, "submission_platform", record.system.get("system_name", "unknown"))
-        self.safely(self.logger.event, "submission_division", "open")
+        self.safely(self.logger.event, "submission_division", record.division)
         self.safely(self.logger.event, "submission_status", "research")
         self.safely(self.logger.event, "submission_benchmark", record.benchmark)
         self.safely(self.logger.event, "cache_clear", False, note="carpentry-kit does not clear caches")

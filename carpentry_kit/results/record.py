@@ -4,6 +4,11 @@ Record format history (``record_version``) — bump the version and add an upgra
     1: first version (the fields of ``RunRecord``).
     2: ``peak_memory_mb`` renamed ``peak_memory_mib`` (it always held MiB), in the record and its spec's
        constraints; ``loadgen`` added (LoadGen's results and the harness floor of an inference run).
+    3: ``division`` (``closed`` or ``open``, from ``protocol.division``), ``overrides_tunable`` (true: every
+       override was checked against ``protocol.tunable``, closed; null: not restricted, open) and ``tuning``
+       (a sweep's tuning budget: ``{configurations, sweep_id, grid}``; null for a single run) added. Older
+       records become ``open`` — every MLLOG file they wrote said ``submission_division: open`` and no
+       override was restricted — with ``overrides_tunable`` and ``tuning`` null (not known).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from carpentry_kit.spec.model import Spec
 
-RECORD_VERSION = 2
+RECORD_VERSION = 3
 STORE_FILE = "runs.jsonl"
 RUNNING_DIR = "running"  # notes of runs in progress, one JSON file per run
 MLLOG_DIR = "mllog"  # MLPerf-style event logs, one file per run
@@ -40,7 +45,12 @@ def _mb_to_mib(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _mb_to_mib}
+def _add_division(record: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 -> 3: the division (open: nothing was restricted), whether overrides were checked, tuning."""
+    return dict(record, record_version=3, division="open", overrides_tunable=None, tuning=None)
+
+
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _mb_to_mib, 2: _add_division}
 
 
 def utc_now() -> str:
@@ -59,6 +69,9 @@ class RunRecord:
     device: str
     spec_path: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    division: str = "open"  # closed | open: the spec's protocol.division (spec/division.py)
+    overrides_tunable: bool | None = None  # closed: True, every override was checked tunable; open: None
+    tuning: dict[str, Any] | None = None  # a sweep's tuning budget: {configurations, sweep_id, grid}
     status: str = "completed"  # completed | interrupted | failed | predicted (carpentry_kit.predict)
     error: str | None = None
     validity: str = "INVALID"  # VALID | INVALID
@@ -110,7 +123,8 @@ def new_record(
     software: dict[str, Any] | None = None,
 ) -> RunRecord:
     """A fresh record for a run of ``spec`` (as overridden) on ``device``, with its provenance: the
-    canonical spec and its hash, the system description and the software versions (described now unless
+    canonical spec and its hash, its division and overrides (refused with ``DivisionError`` if the closed
+    division does not allow one), the system description and the software versions (described now unless
     the caller has them already, as a sweep does once for all its points)."""
     from carpentry_kit.spec.model import canonical_spec, spec_hash
     from carpentry_kit.system import describe_system, software_versions
@@ -121,11 +135,25 @@ def new_record(
         spec=canonical_spec(spec),
         spec_path=spec_path,
         overrides=dict(overrides),
+        **division_fields(spec, overrides),
         scenario=spec.protocol.scenario,
         device=device,
         system=system if system is not None else describe_system(),
         software=software if software is not None else software_versions(),
     )
+
+
+def division_fields(spec: Spec, overrides: dict[str, Any]) -> dict[str, Any]:
+    """A record's ``division`` and ``overrides_tunable`` (true: closed, every override checked tunable; null:
+    open, not restricted). Raises ``DivisionError`` for an override the closed division refuses: the runner
+    has checked already, and a record never hides one."""
+    from carpentry_kit.errors import DivisionError
+
+    refused = spec.division_problems(overrides)
+    if refused:
+        raise DivisionError(refused)
+    closed = spec.protocol.division == "closed"
+    return {"division": spec.protocol.division, "overrides_tunable": True if closed else None}
 
 
 def _required(item: Any) -> bool:
@@ -143,6 +171,9 @@ _FIELD_TYPES: dict[str, tuple[type | None, ...]] = {
     "reasons": (list,),
     "peak_memory_mib": (*_NUMBER, None),
     "loadgen": (dict, None),
+    "division": (str,),
+    "overrides_tunable": (bool, None),
+    "tuning": (dict, None),
 }
 
 
@@ -168,6 +199,8 @@ def check_types(record: RunRecord) -> None:
     """Raise ``ValueError`` naming the first field whose value has the wrong type for a record."""
     for name, allowed in _FIELD_TYPES.items():
         _check_type(name, getattr(record, name), allowed)
+    if record.division not in ("closed", "open"):
+        raise ValueError(f"division is {record.division!r}, expected 'closed' or 'open'")
     for name, metric in record.metrics.items():
         where = f"metrics.{name}"
         _check_type(where, metric, (dict,))

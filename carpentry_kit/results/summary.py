@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from carpentry_kit.results.units import format_mass_kg, format_quantity, si_scale
@@ -123,10 +124,44 @@ def _heading(record: dict[str, Any]) -> str:
     )
 
 
+def division_lines(record: dict[str, Any]) -> list[str]:
+    """The division and the overrides applied (in closed: checked against protocol.tunable), and a sweep's
+    tuning budget: ``division: closed — 1 override, all in protocol.tunable: task.params.size=64``."""
+    overrides = record.get("overrides") or {}
+    division = record.get("division", "open")
+    shown = ", ".join(f"{path}={_clip(json.dumps(value, default=str))}" for path, value in overrides.items())
+    count = f"{len(overrides)} override{'' if len(overrides) == 1 else 's'}"
+    if not overrides:
+        text = "no overrides"
+    elif division == "closed" and record.get("overrides_tunable"):
+        text = f"{count}, all in protocol.tunable: {shown}"
+    else:
+        text = f"{count}: {shown}"
+    lines = [f"division: {division} — {text}"]
+    tuning = record.get("tuning")
+    if tuning:
+        lines.append(
+            f"tuning: one of {tuning_text(tuning)} tried in sweep {tuning.get('sweep_id', '?')}"
+            " (a best result is the best of them all)"
+        )
+    return lines
+
+
+def tuning_text(tuning: dict[str, Any]) -> str:
+    """``12 configurations``: a tuning budget's size."""
+    n = tuning.get("configurations", 0)
+    return f"{n} configuration{'' if n == 1 else 's'}"
+
+
+def _clip(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _footer(record: dict[str, Any]) -> list[str]:
-    """Peak memory and the error, if any: the lines between the energy and the verdict."""
+    """Division, overrides, peak memory and the error, if any: the lines between the energy and the verdict."""
     peak = record.get("peak_memory_mib")
-    lines = [f"peak memory: {peak:.0f} MiB" if peak is not None else "peak memory: not measured"]
+    lines = [*division_lines(record)]
+    lines.append(f"peak memory: {peak:.0f} MiB" if peak is not None else "peak memory: not measured")
     if record.get("error"):
         lines.append(f"error: {record['error']}")
     return lines

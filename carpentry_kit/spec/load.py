@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from carpentry_kit.errors import Loc, Problem, SpecError, UsageError, did_you_mean, field_path
+from carpentry_kit.spec.division import check_division
 from carpentry_kit.spec.messages import validate_document
 from carpentry_kit.spec.model import Spec
 from carpentry_kit.spec.yaml_source import Document, LineLoader, Mark, NodeReader, read_source
@@ -27,18 +28,22 @@ EXAMPLES_DIR = Path(__file__).parent.parent / "examples"
 
 
 def check_spec(path_or_text: str | Path, overrides: dict[str, Any] | None = None) -> list[Problem]:
-    """Every problem in a spec file (or YAML text), in file order; empty when the spec is valid."""
-    return _load(path_or_text, overrides)[1]
+    """Every problem in a spec file (or YAML text), in file order, then the overrides a closed division
+    refuses; empty when the spec is valid."""
+    spec, problems = _load(path_or_text, overrides)
+    return problems + (spec.division_problems(overrides) if spec is not None and overrides else [])
 
 
 def load_spec(path_or_text: str | Path, overrides: dict[str, Any] | None = None) -> Spec:
     """A validated Spec from a file (or YAML text with newlines); raises SpecError listing every problem.
 
-    ``overrides`` maps dotted paths to values (``{"task.params.size": 512}``), applied before validation.
+    ``overrides`` maps dotted paths to values (``{"task.params.size": 512}``), applied before validation;
+    one a closed division does not allow raises ``DivisionError`` (``spec/division.py``).
     """
     spec, problems = _load(path_or_text, overrides)
     if problems or spec is None:
         raise SpecError(problems)
+    check_division(spec, overrides or {})
     return spec
 
 
@@ -57,7 +62,8 @@ def _load(path_or_text: str | Path, overrides: dict[str, Any] | None) -> tuple[S
 def apply_overrides(spec: Spec, overrides: dict[str, Any]) -> Spec:
     """A new Spec with each dotted path set to its value (``metrics.0.target`` indexes a list).
 
-    The result is validated again; a bad path or value raises SpecError naming the override.
+    The result is validated again; a bad path or value raises SpecError naming the override, and an
+    override a closed division does not allow raises ``DivisionError`` (``spec/division.py``).
     """
     # Only what was written (exclude_unset): defaults stay defaults, so rating a spec is unchanged.
     data = spec.model_dump(mode="json", exclude_unset=True)
@@ -74,6 +80,7 @@ def apply_overrides(spec: Spec, overrides: dict[str, Any]) -> Spec:
     if problems or new_spec is None:
         raise SpecError(problems)
     _attach(new_spec, document)
+    check_division(new_spec, overrides)
     return new_spec
 
 

@@ -6,6 +6,7 @@ import re
 from typing import Any, get_args, get_origin
 
 from carpentry_kit.errors import Loc, Problem, did_you_mean, field_path
+from carpentry_kit.spec.division import tunable_problems
 from carpentry_kit.spec.model import Spec
 from carpentry_kit.spec.registry_checks import workload_problems
 from carpentry_kit.spec.yaml_source import Document
@@ -156,6 +157,11 @@ def validate_document(document: Document, model: type[Spec] = Spec) -> tuple[Spe
         for loc, message, hint in workload_problems(document.data) + croissant_problems(document)
         if field_path(loc) not in reported
     )
+    if spec is not None and not problems:  # tunable paths are looked up in the validated spec's fields
+        problems.extend(
+            _positioned(document, loc, "tunable", message, hint)
+            for loc, message, hint in tunable_problems(spec)
+        )
     return (spec if not problems else None), _sorted(problems)
 
 

@@ -324,8 +324,11 @@ class LoadGen(_Section):
     seed: int = Field(0, description="Seeds LoadGen's sample order and arrival schedule.")
 
 
+Division = Literal["closed", "open"]
+
+
 class Protocol(_Section):
-    """The reproducible protocol: how many times, in which scenario, with which seeds."""
+    """The reproducible protocol: how many times, in which scenario, with which seeds, under which rules."""
 
     scenario: Scenario = "offline"
     warmup: int = Field(1, ge=0, description="Untimed repeats before measuring.")
@@ -341,6 +344,17 @@ class Protocol(_Section):
             "time-to-quality: the clock runs through evaluation, as MLPerf Training's rules require. "
             "false times training epochs only — not MLPerf-conformant, and labelled so in the record."
         ),
+    )
+    division: Division = Field(
+        "open",
+        description=(
+            "closed: only the fields in `tunable` may be overridden (--set, a sweep's grid), as in MLPerf's "
+            "closed division; open: any override is allowed, and every one is recorded."
+        ),
+    )
+    tunable: list[str] = Field(
+        default_factory=list,
+        description="Dotted paths of the fields a closed-division run may override, e.g. task.params.size.",
     )
 
 
@@ -399,6 +413,32 @@ class Spec(_Section):
     def metric(self, name: str) -> Metric | None:
         return next((m for m in self.metrics if m.name == name), None)
 
+    def is_tunable(self, path: str) -> bool:
+        """Whether overriding ``path`` is allowed by ``protocol.tunable`` (a listed field or inside one)."""
+        return any(within_field(path, field) for field in self.protocol.tunable)
+
+    def untunable_overrides(self, overrides: dict[str, Any]) -> list[str]:
+        """The override paths this spec's closed division refuses (none in open; ``protocol.division`` is
+        always allowed: overriding it to open is how a run leaves the closed division)."""
+        if self.protocol.division != "closed":
+            return []
+        return [path for path in overrides if path != DIVISION_FIELD and not self.is_tunable(path)]
+
+    def division_problems(self, overrides: dict[str, Any]) -> list[Problem]:
+        """One problem per override this spec's closed division refuses (``spec/division.py``)."""
+        tunable = ", ".join(self.protocol.tunable) or "nothing"
+        return [
+            Problem(
+                f"--set {path}={json.dumps(overrides[path], default=str)}",
+                None,
+                None,
+                path,
+                f"not tunable in the closed division (protocol.tunable: {tunable})",
+                f"add {path} to protocol.tunable, or run in the open division (--set {DIVISION_FIELD}=open)",
+            )
+            for path in self.untunable_overrides(overrides)
+        ]
+
     def problem_at(self, loc: Loc, message: str, hint: str) -> Problem:
         """A ``Problem`` placed where ``loc`` was written (or the nearest enclosing value, or the ``--set``
         that gave it): how later stages (the runner's machine and dataset checks) report like validation."""
@@ -407,6 +447,14 @@ class Spec(_Section):
                 file, line, column = self._positions[loc[:end]]
                 return Problem(file, line, column, field_path(loc), message, hint)
         return Problem(self._file, None, None, field_path(loc), message, hint)
+
+
+DIVISION_FIELD = "protocol.division"
+
+
+def within_field(path: str, field: str) -> bool:
+    """Whether ``path`` is ``field`` or a field inside it (``task.params.size`` is within ``task.params``)."""
+    return path == field or path.startswith(f"{field}.")
 
 
 def canonical_spec(spec: Spec) -> dict[str, Any]:

@@ -140,3 +140,24 @@ def test_sigkill_leaves_the_store_valid_and_the_run_recorded_as_interrupted(tmp_
     assert killed["benchmark"] == "matmul" and killed["status"] == "interrupted"
     assert killed["validity"] == "INVALID" and "ended before the run finished" in killed["error"]
     assert len(store.records()) == 2  # recorded once, not on every read
+
+
+def test_a_closed_division_refuses_an_override_in_one_line_exit_2(capsys, tmp_path):
+    spec = tmp_path / "closed.yaml"
+    text = (
+        Path(MATMUL)
+        .read_text(encoding="utf-8")
+        .replace(
+            "  min_duration_s: 0.5\n",
+            "  min_duration_s: 0.5\n  division: closed\n  tunable: [task.params.size]\n",
+        )
+    )
+    spec.write_text(text, encoding="utf-8")
+    code, out, err = carpentry(
+        capsys, "run", str(spec), "--set", "task.params.dtype=float64", "--out", str(tmp_path)
+    )
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line.startswith('--set task.params.dtype="float64": task.params.dtype: not tunable in the closed')
+    assert "add task.params.dtype to protocol.tunable, or run in the open division" in line
+    assert not (tmp_path / "runs.jsonl").exists()

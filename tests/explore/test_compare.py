@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from explore_records import make_record, write_store
 
+from carpentry_kit.cli.main import main
 from carpentry_kit.errors import UsageError
 from carpentry_kit.explore.compare import compare, format_comparison, parse_baseline
 from carpentry_kit.results.frame import load_results
@@ -198,3 +199,55 @@ def test_format_quantity_uses_si_prefixes_for_seconds_joules_and_watts():
     assert format_quantity(93.25, "GFLOP/s") == "93.25 GFLOP/s"
     assert format_quantity(0.9195, "") == "0.9195"
     assert format_quantity(float("nan"), "s") == "n/a"
+
+
+def _mixed_dir(tmp_path):
+    """size 256 in the closed division, size 512 (twice as slow) in the open one."""
+    write_store(
+        tmp_path,
+        [
+            make_record({SIZE: 256}, {"latency_s": BASE}, division="closed"),
+            make_record({SIZE: 512}, {"latency_s": [2 * x for x in BASE]}, division="open"),
+        ],
+    )
+    return tmp_path
+
+
+def test_closed_and_open_results_are_not_ranked_together_without_saying_so(tmp_path):
+    results = _mixed_dir(tmp_path)
+    with pytest.raises(UsageError) as refused:
+        compare(results, {SIZE: 256})
+    (line,) = str(refused.value).splitlines()
+    assert "mix divisions (1 run in closed and 1 run in open)" in line
+    assert "--division closed" in line and "--mixed-divisions" in line
+    table = compare(results, {SIZE: 256}, mixed_divisions=True)
+    assert list(table["division"]) == ["closed", "open"] and set(table["baseline_division"]) == {"closed"}
+    assert _row(table, 512, "latency_s")["verdict"] == "worse"
+    text = format_comparison(table)
+    assert "baseline division" in text.splitlines()[0] and "Mixed divisions (--mixed-divisions)" in text
+    only_closed = compare(results, {SIZE: 256}, division="closed")
+    assert list(only_closed["division"]) == ["closed"] and "Mixed divisions" not in format_comparison(
+        only_closed
+    )
+    with pytest.raises(UsageError, match="no closed results here"):
+        compare(_sweep_dir(tmp_path / "open"), {SIZE: 256}, division="closed")
+
+
+def test_one_division_compares_as_before_and_the_command_takes_the_flags(tmp_path, capsys):
+    assert "Mixed divisions" not in format_comparison(compare(_sweep_dir(tmp_path), {SIZE: 256}))
+    mixed = str(_mixed_dir(tmp_path / "mixed"))
+    assert main(["compare", mixed, "--baseline", "size=256"]) == 2
+    assert "mix divisions" in capsys.readouterr().err
+    assert main(["compare", mixed, "--baseline", "size=256", "--mixed-divisions"]) == 0
+    assert "Mixed divisions" in capsys.readouterr().out
+    assert main(["compare", mixed, "--baseline", "size=256", "--division", "open"]) == 2  # no baseline there
+
+
+def test_a_sweeps_tuning_budget_is_shown_as_best_of_n(tmp_path):
+    tuning = {"configurations": 12, "sweep_id": "abc123def456", "grid": [SIZE]}
+    table = compare(_sweep_dir(tmp_path, tuning=tuning), {SIZE: 256})
+    assert set(table["configurations_tried"]) == {12}
+    text = " ".join(format_comparison(table).split())
+    assert "a sweep of 12 configurations; the best one is the best of 12 tries" in text
+    single = compare(_sweep_dir(tmp_path / "single"), {SIZE: 256})
+    assert single["configurations_tried"].isna().all() and "Tuning budget" not in format_comparison(single)

@@ -200,3 +200,28 @@ def test_report_and_compare_command_agree_on_baselines_and_strata(tmp_path, caps
     rows = _comparison_rows(chosen.read_text(encoding="utf-8"))
     assert ("dtype=float64, size=128", "latency_s", "dtype=float32, size=128", "worse") in rows
     assert "chosen with --baseline" in chosen.read_text(encoding="utf-8")
+
+
+def test_the_report_states_divisions_and_the_tuning_budget(tmp_path):
+    tuning = {"configurations": 12, "sweep_id": "abc123def456", "grid": [SIZE]}
+    swept = [
+        make_record({SIZE: s}, {"latency_s": [s / 64 * x for x in BASE]}, tuning=tuning) for s in (64, 128)
+    ]
+    write_store(tmp_path / "swept", swept)
+    text = html.unescape(
+        write_report(tmp_path / "swept", tmp_path / "swept.html").read_text(encoding="utf-8")
+    )
+    assert "Division: 2 runs in the open division." in text
+    assert "Tuning budget: sweep abc123def456 tried 12 configurations (task.params.size)" in text
+    assert "a sweep of 12 configurations; the best one is the best of 12 tries" in text
+    mixed = [
+        make_record({SIZE: 64}, {"latency_s": BASE}, division="closed"),
+        make_record({SIZE: 128}, {"latency_s": BASE}),
+    ]
+    write_store(tmp_path / "mixed", mixed)
+    text = html.unescape(
+        write_report(tmp_path / "mixed", tmp_path / "mixed.html").read_text(encoding="utf-8")
+    )
+    assert "1 run in the closed division and 1 run in the open division" in text
+    assert "Not compared: compare: these results mix divisions" in text
+    assert "<td>closed</td>" in text and "<td>open</td>" in text

@@ -212,3 +212,29 @@ def test_the_documented_slurm_cluster_starts_single_threaded_exclusive_workers(w
         script = cluster.job_script()
     assert "#SBATCH --exclusive" in script and "#SBATCH --cpus-per-task=1" in script
     assert "--nthreads 1" in script and "--nworkers" not in script
+
+
+def test_every_record_of_a_sweep_carries_its_tuning_budget(swept, spec_path):
+    out, result = swept
+    budgets = [record["tuning"] for record in ResultStore(out).records()]
+    assert len(budgets) == 2 and all(b == budgets[0] for b in budgets)
+    assert budgets[0]["configurations"] == 2 and budgets[0]["grid"] == [SIZE]
+    again = _sweep(spec_path, out, [16, 32])  # resumed: same sweep, same id
+    assert [r["tuning"] for r in again.records] == budgets
+    assert all(r["division"] == "open" for r in again.records)
+
+
+def test_a_closed_spec_refuses_a_grid_field_that_is_not_tunable_before_anything_runs(spec_path, tmp_path):
+    from carpentry_kit.errors import DivisionError
+
+    data = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    data["protocol"].update(division="closed", tunable=[SIZE, "protocol.repeats"])
+    closed = tmp_path / "closed.yaml"
+    closed.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(DivisionError) as refused:
+        sweep(closed, {"task.params.dtype": ["float32", "float64"]}, repeats=2, out=tmp_path / "r", log=None)
+    lines = str(refused.value).splitlines()  # one line per grid value
+    assert len(lines) == 2 and all(
+        "task.params.dtype: not tunable in the closed division" in x for x in lines
+    )
+    assert not (tmp_path / "r").exists()

@@ -183,3 +183,20 @@ def test_the_checker_cli_needs_a_per_benchmark_config_that_only_mlperf_benchmark
     assert checked.returncode != 0
     assert f"Compliance checks: training_{RULESET}/common.yaml" in checked.stderr
     assert f"training_{RULESET}/open_digits-mlp.yaml" in checked.stderr.splitlines()[-1]  # no such file
+
+
+def test_submission_division_is_the_specs_division(tmp_path):
+    import carpentry_kit as ck
+    from carpentry_kit.spec.load import load_spec
+
+    spec = load_spec(
+        "benchmark: {name: mm}\ntask: {workload: matmul, params: {size: 16}}\n"
+        "metrics: [{name: gflops, kind: performance, unit: GFLOP/s, goal: maximize}]\n"
+        "protocol: {division: closed, tunable: [task.params.size], warmup: 0, repeats: 2}\n"
+    )
+    result = ck.run(spec, {"task.params.size": 8}, out=tmp_path, progress=False, energy="estimate")
+    events = [
+        _decode(line) for line in (tmp_path / "mllog" / f"{result.run_id}.log").read_text().splitlines()
+    ]
+    (division,) = [event["value"] for event in events if event["key"] == "submission_division"]
+    assert division == "closed" == result.record["division"] and result.record["overrides_tunable"] is True

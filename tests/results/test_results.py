@@ -14,7 +14,7 @@ import warnings
 import pytest
 
 from carpentry_kit.results.frame import FRAME_COLUMNS, load_results
-from carpentry_kit.results.record import RunRecord, upgrade_record
+from carpentry_kit.results.record import RECORD_VERSION, RunRecord, upgrade_record
 from carpentry_kit.results.store import ResultStore
 from carpentry_kit.stats import summarize
 
@@ -196,7 +196,7 @@ def test_a_version_1_record_upgrades_its_peak_memory_to_mib():
     old.update(record_version=1, peak_memory_mb=123.0)
     old["spec"] = {"constraints": {"peak_memory_mb": 512}}
     upgraded = upgrade_record(old)
-    assert upgraded["record_version"] == 2 and upgraded["peak_memory_mib"] == 123.0
+    assert upgraded["record_version"] == RECORD_VERSION and upgraded["peak_memory_mib"] == 123.0
     assert "peak_memory_mb" not in upgraded
     assert upgraded["spec"]["constraints"] == {"peak_memory_mib": 512}
 
@@ -241,3 +241,33 @@ def test_summary_header_says_invalid_for_an_invalid_run_and_no_unstable_note_whe
     assert "unstable" not in format_record(steady)
     failed = make_record(status="failed", error="boom").to_dict()
     assert format_record(failed).splitlines()[0].endswith("(failed)")
+
+
+def test_a_version_2_record_upgrades_to_the_open_division_with_nothing_checked():
+    old = {key: value for key, value in make_record(1.0).to_dict().items()}
+    for key in ("division", "overrides_tunable", "tuning"):
+        del old[key]
+    old["record_version"] = 2
+    upgraded = RunRecord.from_dict(old)  # every MLLOG file of version 2 said submission_division: open
+    assert (upgraded.division, upgraded.overrides_tunable, upgraded.tuning) == ("open", None, None)
+    with pytest.raises(ValueError, match="division is 'shut'"):
+        RunRecord.from_dict(dict(make_record(1.0).to_dict(), division="shut"))
+
+
+def test_the_summary_shows_the_division_the_overrides_and_the_tuning_budget():
+    from carpentry_kit.results.summary import format_record
+
+    closed = _summary_record(
+        division="closed", overrides_tunable=True, overrides={"task.params.size": 64, "protocol.repeats": 3}
+    )
+    text = format_record(closed)
+    assert (
+        "division: closed — 2 overrides, all in protocol.tunable: task.params.size=64, protocol.repeats=3"
+        in text
+    )
+    opened = _summary_record(
+        tuning={"configurations": 12, "sweep_id": "abc123", "grid": ["task.params.size"]}
+    )
+    text = format_record(opened)
+    assert "division: open — no overrides" in text
+    assert "tuning: one of 12 configurations tried in sweep abc123" in text
