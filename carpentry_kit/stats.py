@@ -195,9 +195,33 @@ def ratio_intervals(
     side = math.sqrt(confidence)
     low_a, high_a, level_a = median_intervals(rows_a, side)
     low_b, high_b, level_b = median_intervals(rows_b, side)
+    lows, highs = _ratio_bounds(low_a, high_a, low_b, high_b)
+    return lows, highs, level_a * level_b
+
+
+def ratio_of_sides(
+    a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+) -> tuple[float, float, float, float]:
+    """``ratio_ci`` from each side's ``(median, low, high, level)`` — its median's interval at
+    ``sqrt(confidence)`` — however the sides were obtained (order statistics of samples, or of per-run
+    medians when runs are the units): ``(ratio, low, high, level_a * level_b)``, the level a lower bound.
+    """
+    (median_a, low_a, high_a, level_a), (median_b, low_b, high_b, level_b) = a, b
+    if median_b == 0:
+        raise ValueError("the baseline's median is 0 — a ratio to it is undefined")
+    if min(low_a, low_b) < 0:
+        raise ValueError("samples of a ratio must not be negative — compare a positive quantity")
+    lows, highs = _ratio_bounds(*(np.array([value]) for value in (low_a, high_a, low_b, high_b)))
+    return median_a / median_b, float(lows[0]), float(highs[0]), level_a * level_b
+
+
+def _ratio_bounds(
+    low_a: np.ndarray, high_a: np.ndarray, low_b: np.ndarray, high_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``[low_a / high_b, high_a / low_b]``, unbounded above where the baseline's interval reaches 0."""
     with np.errstate(divide="ignore"):
         highs = np.where(low_b > 0, high_a / np.where(low_b > 0, low_b, 1.0), np.inf)
-    return low_a / high_b, highs, level_a * level_b
+    return low_a / high_b, highs
 
 
 class GrowingSeries:

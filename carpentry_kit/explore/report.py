@@ -19,7 +19,7 @@ import html
 import io
 import json
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,18 +76,41 @@ def write_report(
     ``baseline`` is what ``carpentry compare --baseline`` takes; by default the first run's value of the
     first setting swept. The comparison is ``compare(results, baseline)``: the same table as the command.
     """
-    from carpentry_kit.results.frame import records_frame
+    from carpentry_kit.results.frame import SUMMARY, records_frame
     from carpentry_kit.results.store import ResultStore
 
-    records = ResultStore(results_dir).records()
+    records: list[dict[str, Any]] = []
+    frame = records_frame(_kept_light(ResultStore(results_dir).iter_records(), records), samples=SUMMARY)
     if not records:
         raise UsageError(f"{results_dir}: holds no runs — run `carpentry run SPEC --out {results_dir}` first")
-    frame = records_frame(records, samples=True)
     path = Path(path)
     _write(path, render_html(records, frame, str(results_dir), baseline))
     if markdown is not None:
         _write(Path(markdown), render_markdown(records))
     return path
+
+
+_SHARED_FIELDS = ("spec", "system", "software")  # the same in many records: kept once
+
+
+def _kept_light(records: Iterable[dict[str, Any]], kept: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Pass each record on (to the frame, which summarises its samples) and keep it without its samples,
+    equal spec/system/software dicts shared: the report holds O(runs) small records, never the samples."""
+    shared: dict[str, dict[str, Any]] = {}
+    for record in records:
+        yield record
+        light = dict(record)
+        light["metrics"] = {
+            name: {key: value for key, value in metric.items() if key != "samples"}
+            for name, metric in (record.get("metrics") or {}).items()
+        }
+        for name in _SHARED_FIELDS:
+            value = record.get(name)
+            if isinstance(value, dict):
+                light[name] = shared.setdefault(
+                    f"{name}:{json.dumps(value, sort_keys=True, default=str)}", value
+                )
+        kept.append(light)
 
 
 def _write(path: Path, text: str) -> None:
