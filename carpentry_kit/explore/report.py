@@ -39,6 +39,7 @@ from carpentry_kit.explore.compare import (
     varying_overrides,
     with_configurations,
 )
+from carpentry_kit.results.frame import SUMMARY_POINTS
 from carpentry_kit.results.summary import ENERGY_PER, repeats_text, unstable_lines, unstable_note_html
 from carpentry_kit.results.units import SI_UNITS, format_quantity
 from carpentry_kit.stats import ci_label
@@ -191,9 +192,11 @@ def _methods_note(records: list[dict[str, Any]]) -> str:
         f"coverage they have: at least {CONFIDENCE:.0%} from 6 samples on, less below (75% at n = 3, "
         "87.5% at n = 4), none for one sample. Comparisons divide medians; the ratio's interval combines "
         "the two sides' intervals and its printed level is a lower bound on its coverage. A difference "
-        "is called significant only when that interval excludes 1; "
-        "the interval reflects the repeats inside the runs compared, not run-to-run variation, unless "
-        "a configuration was run several times. The system description of every run is at the end."
+        "is called significant only when that interval excludes 1. Runs are the units: a configuration "
+        "run several times is summarised by its runs' medians and its interval is over those runs "
+        "(run-to-run variation included); a configuration of one run by its repeats, which leaves "
+        "run-to-run variation out. Plots of distributions draw each run's samples (at most "
+        f"{SUMMARY_POINTS} evenly spaced quantiles a run). The system description of every run is at the end."
         "</p></div>"
     )
 
@@ -416,7 +419,7 @@ def _plots_section(rows: pd.DataFrame, records: list[dict[str, Any]]) -> str:
     configurations = with_configurations(rows, swept)["configuration"].nunique()
     figures: list[tuple[str, Callable[[Any], Any]]] = []
     if configurations <= MAX_BOX_CONFIGURATIONS:
-        figures += [(f"{m}: every repeat sample", _bind(plots.plot_distributions, rows, m)) for m in metrics]
+        figures += [(f"{m}: repeat samples", _bind(plots.plot_distributions, rows, m)) for m in metrics]
     for param in [c for c in swept if _numeric(rows[c])][:MAX_PARAM_PLOTS]:
         others = [c for c in swept if c != param]
         lines = with_configurations(rows, others)["configuration"].nunique()
@@ -569,7 +572,8 @@ def _si_unit(unit: str) -> str:
 
 def _num_ci(row: Any) -> str:
     text = ratio_interval_text(row)
-    return "—" if text == "n/a" else _e(text)
+    units = row.get("interval_units")
+    return "—" if text == "n/a" else _e(f"{text} over {units}" if isinstance(units, str) else text)
 
 
 def _e(text: Any) -> str:
