@@ -15,7 +15,7 @@ A difference is ``significant`` when the interval excludes 1 (then the data show
 a difference; an interval containing 1 shows none, which is not evidence that there is none), and
 ``better`` follows the metric's goal (a smaller latency
 is better, a larger throughput is better). The ``verdict`` is ``baseline``, ``better``, ``worse``, ``no
-significant difference``, ``too few samples`` (fewer than 2 samples on a side) or ``not comparable`` (no
+significant difference``, ``too few samples`` (fewer than 2 units on a side) or ``not comparable`` (no
 baseline with the same other settings). Significant does not mean large, and with one run per
 configuration the interval covers only the repeats inside that run, not run-to-run variation.
 
@@ -254,7 +254,7 @@ def _single_run_estimate(row: pd.Series, centre: float, confidence: float) -> Es
 
     summary = "ratio_side_level" in row.index  # its samples are thinned: never an interval from them
     samples = row.get("samples")
-    if not summary and samples is not None and len(samples) > 0:
+    if not summary and isinstance(samples, (list, tuple, np.ndarray)) and len(samples) > 0:
         low, high, level = median_interval(samples, confidence)
         return Estimate(median_or_nan([float(v) for v in samples]), low, high, level, "repeats", len(samples))
     count = int(row.get("n") or 1)
