@@ -1,13 +1,17 @@
 """Plots of stored results (matplotlib), for the lessons and the report. Nothing here re-runs anything.
 
-Each function takes a results directory or a tidy results frame (``load_results(dir, samples=True)``),
+Each function takes a results directory (read as ``load_results(dir, samples="summary")``: memory bounded by
+the runs) or a tidy results frame (``load_results(dir, samples=True)`` for every raw sample),
 draws on ``ax`` (a new figure when ``None``) and returns the Axes, labelled with units and titled.
 Energy that was *estimated* rather than measured is always drawn differently — hatched boxes and bars,
 hollow markers — and the legend says "estimated" with the method, so an estimate never passes for a
 measurement.
 
-* ``plot_distributions(results, metric)`` — every repeat sample per configuration (box + strip).
-* ``plot_metric_vs_param(results, metric, param)`` — median and its CI against a swept parameter.
+* ``plot_distributions(results, metric)`` — the repeat samples of each configuration (box + strip; a
+  summary frame holds at most ``SUMMARY_POINTS`` quantiles a run, a strip draws at most
+  ``MAX_STRIP_POINTS``, and the title says when not every sample is drawn).
+* ``plot_metric_vs_param(results, metric, param)`` — median and its CI against a swept parameter (over the
+  runs' medians where a point has several runs, as ``compare`` does).
 * ``plot_tradeoff(results, x, y)`` — one metric against another, Pareto front highlighted (goal-aware).
 * ``plot_energy_breakdown(results)`` — energy per timed repeat, stacked by component, labelled by layer.
 """
@@ -51,7 +55,7 @@ _LABEL_POINTS = 7.0  # font size of point labels, in points
 def plot_distributions(
     results: Any, metric: str, by: list[str] | None = None, ax: Axes | None = None
 ) -> Axes:
-    """Box plot plus every raw sample (strip) of ``metric`` for each configuration."""
+    """Box plot plus the samples (strip) of ``metric`` for each configuration."""
     import numpy as np
 
     rows = _metric_rows(results, metric, by)
