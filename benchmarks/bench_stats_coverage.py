@@ -3,8 +3,10 @@
 For each n, 20,000 seeded samples per distribution with a known median; "covered" is the fraction whose
 interval contains it. The median's order-statistic interval must cover at its printed level (exact), the
 ratio interval at least at its printed lower bound; for contrast, the percentile bootstrap labelled 95%
-that the library used below n = 6. Prints a Markdown table; exits 1 when a printed level is off by more
-than 2 points. Run: ``.venv/bin/python benchmarks/bench_stats_coverage.py``.
+that the library used below n = 6. A second table: configurations of several runs that differ from run
+to run, compared over their runs' medians (what ``compare`` does) and, for contrast, over their pooled
+repeats as if independent. Prints Markdown tables; exits 1 when a printed level is off by more than 2
+points. Run: ``.venv/bin/python benchmarks/bench_stats_coverage.py``.
 """
 
 from __future__ import annotations
@@ -67,6 +69,32 @@ def ratio_rows(rng: np.random.Generator) -> tuple[list[str], bool]:
     return lines, ok
 
 
+RUN_SPREAD, REPEAT_SPREAD, REPEATS = 0.1, 0.2, 30  # lognormal sigmas of a run's factor and of its repeats
+
+
+def runs_rows(rng: np.random.Generator) -> tuple[list[str], bool]:
+    """Several runs a side, runs differing (a lognormal factor each): compare's interval over the runs'
+    medians against the interval that treats every pooled repeat as independent. True ratio 1.3."""
+    lines, ok = [], True
+    for runs in (2, 3, 5, 10, 20):
+        sides = []
+        for scale in (1.3, 1.0):
+            factors = rng.lognormal(0.0, RUN_SPREAD, (TRIALS, runs, 1))
+            samples = scale * factors * rng.lognormal(0.0, REPEAT_SPREAD, (TRIALS, runs, REPEATS))
+            sides.append((np.median(samples, axis=2), samples.reshape(TRIALS, runs * REPEATS)))
+        (medians_a, pooled_a), (medians_b, pooled_b) = sides
+        lows, highs, level = ratio_intervals(medians_a, medians_b)
+        coverage = covered(lows, highs, 1.3)
+        ok &= coverage >= level - TOLERANCE
+        pooled_lows, pooled_highs, pooled_level = ratio_intervals(pooled_a, pooled_b)
+        pooled = covered(pooled_lows, pooled_highs, 1.3)
+        lines.append(
+            f"| {runs} vs {runs} | {format_level(level, at_least=True)} | {coverage:.1%} "
+            f"| {format_level(pooled_level, at_least=True)} | {pooled:.1%} |"
+        )
+    return lines, ok
+
+
 def main() -> int:
     rng = np.random.default_rng(20261201)
     names = " | ".join(DISTRIBUTIONS)
@@ -76,7 +104,15 @@ def main() -> int:
     ratios, ok_ratio = ratio_rows(rng)
     print("\n".join(medians + ratios))
     print(f"\n{TRIALS:,} trials per cell ({BOOTSTRAP_TRIALS:,} for the bootstrap column).")
-    return 0 if ok_median and ok_ratio else 1
+    print(
+        f"\nRuns as the units (each run: a lognormal factor, sigma {RUN_SPREAD}, times {REPEATS} lognormal "
+        f"repeats, sigma {REPEAT_SPREAD}; true ratio 1.3):\n"
+    )
+    print("| runs a side | printed level (over runs) | covered | printed level (pooled repeats) | covered |")
+    print("|---|---|---|---|---|")
+    runs, ok_runs = runs_rows(rng)
+    print("\n".join(runs))
+    return 0 if ok_median and ok_ratio and ok_runs else 1
 
 
 if __name__ == "__main__":

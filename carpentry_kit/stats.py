@@ -18,6 +18,7 @@ and IQR first, then mean, spread, percentiles and a confidence interval of the m
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -27,6 +28,8 @@ import numpy as np
 UNSTABLE_SPREAD = 0.1  # relative spread (IQR/median or stdev/mean) above which a series is unstable
 BOOTSTRAP_SEED = 20240601  # fixed: the same samples always give the same interval
 BOOTSTRAP_RESAMPLES = 2000
+EXACT_CDF_MAX_N = 1000  # above this, the binomial tail is summed over a window (see _binomial_half_cdf)
+CDF_WINDOW = 20  # x sqrt(n): 40 standard deviations; the tail left out below it is < exp(-800), i.e. 0
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ def median_intervals(rows: np.ndarray, confidence: float = 0.95) -> tuple[np.nda
     return ordered[:, rank - 1], ordered[:, n - rank], level
 
 
+@functools.lru_cache(maxsize=4096)
 def order_statistic_rank(n: int, confidence: float = 0.95) -> tuple[int, float]:
     """The 1-based rank ``r`` of the interval ``[x_(r), x_(n-r+1)]`` and its exact coverage.
 
@@ -141,10 +145,26 @@ def interval_coverage(n: int, rank: int) -> float:
 
 
 def _binomial_half_cdf(n: int, last: int) -> np.ndarray:
-    """``P(Bin(n, 1/2) <= k)`` for k = 0..last, in log space (no overflow for large n)."""
-    k = np.arange(last + 1)
-    log_pmf = np.array([math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in k])
-    return np.cumsum(np.exp(log_pmf + n * math.log(0.5)))
+    """``P(Bin(n, 1/2) <= k)`` for k = 0..last, in log space (no overflow for large n).
+
+    Up to ``EXACT_CDF_MAX_N`` every term is summed (``math.lgamma`` per term); above it the terms more than
+    ``CDF_WINDOW * sqrt(n)`` (40 standard deviations) below ``last`` are left out — together less than
+    exp(-800), zero in double precision — and the rest come from one ``lgamma`` and a vectorised recurrence:
+    O(sqrt(n)) numpy work instead of O(n) Python calls (adaptive stopping asks at every check).
+    """
+    if n <= EXACT_CDF_MAX_N:
+        k = np.arange(last + 1)
+        log_pmf = np.array([math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in k])
+        return np.cumsum(np.exp(log_pmf + n * math.log(0.5)))
+    first = max(0, last - int(CDF_WINDOW * math.sqrt(n)))
+    k = np.arange(first, last + 1, dtype=float)
+    top = math.lgamma(n + 1) - math.lgamma(last + 1) - math.lgamma(n - last + 1) + n * math.log(0.5)
+    # log pmf(k - 1) = log pmf(k) + log(k / (n - k + 1)), summed down from the top term
+    steps = np.log(k[1:] / (n - k[1:] + 1.0))
+    log_pmf = top + np.concatenate((np.cumsum(steps[::-1])[::-1], [0.0]))
+    cdf = np.zeros(last + 1)
+    cdf[first:] = np.cumsum(np.exp(log_pmf))
+    return cdf
 
 
 def ratio_ci(
@@ -175,9 +195,68 @@ def ratio_intervals(
     side = math.sqrt(confidence)
     low_a, high_a, level_a = median_intervals(rows_a, side)
     low_b, high_b, level_b = median_intervals(rows_b, side)
+    lows, highs = _ratio_bounds(low_a, high_a, low_b, high_b)
+    return lows, highs, level_a * level_b
+
+
+def ratio_of_sides(
+    a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+) -> tuple[float, float, float, float]:
+    """``ratio_ci`` from each side's ``(median, low, high, level)`` — its median's interval at
+    ``sqrt(confidence)`` — however the sides were obtained (order statistics of samples, or of per-run
+    medians when runs are the units): ``(ratio, low, high, level_a * level_b)``, the level a lower bound.
+    """
+    (median_a, low_a, high_a, level_a), (median_b, low_b, high_b, level_b) = a, b
+    if median_b == 0:
+        raise ValueError("the baseline's median is 0 — a ratio to it is undefined")
+    if min(low_a, low_b) < 0:
+        raise ValueError("samples of a ratio must not be negative — compare a positive quantity")
+    lows, highs = _ratio_bounds(*(np.array([value]) for value in (low_a, high_a, low_b, high_b)))
+    return median_a / median_b, float(lows[0]), float(highs[0]), level_a * level_b
+
+
+def _ratio_bounds(
+    low_a: np.ndarray, high_a: np.ndarray, low_b: np.ndarray, high_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``[low_a / high_b, high_a / low_b]``, unbounded above where the baseline's interval reaches 0."""
     with np.errstate(divide="ignore"):
         highs = np.where(low_b > 0, high_a / np.where(low_b > 0, low_b, 1.0), np.inf)
-    return low_a / high_b, highs, level_a * level_b
+    return low_a / high_b, highs
+
+
+class GrowingSeries:
+    """A series that grows one value at a time and answers "how wide is the median's CI?" without a
+    full ``summarize``: O(1) per ``append`` (a preallocated numpy buffer, doubled when full) and one
+    O(n) selection (``np.partition``) per ``median_interval``. Its answer is exactly ``summarize``'s
+    (the same order statistics, rank and level); adaptive stopping asks on a geometric schedule, so the
+    total cost over a run stays a small, constant amount per repeat.
+    """
+
+    def __init__(self, capacity: int = 64) -> None:
+        self._values = np.empty(max(1, capacity))
+        self.n = 0
+
+    def append(self, value: float) -> None:
+        if self.n == self._values.size:
+            self._values = np.concatenate((self._values, np.empty(self._values.size)))
+        self._values[self.n] = value
+        self.n += 1
+
+    def median_interval(self, confidence: float = 0.95) -> tuple[float, float, float, float]:
+        """``(median, low, high, level)`` of the values so far: ``summarize``'s figures, bit for bit."""
+        n = self.n
+        if n == 0:
+            raise ValueError("no samples to summarize — run at least one timed repeat")
+        rank, level = order_statistic_rank(n, confidence)
+        middle = ((n - 1) // 2, n // 2)
+        ordered = np.partition(self._values[:n], sorted({rank - 1, n - rank, *middle}))
+        median = float(np.mean(ordered[middle[0] : middle[1] + 1]))
+        return median, float(ordered[rank - 1]), float(ordered[n - rank]), level
+
+    def rel_ci_width(self, confidence: float = 0.95) -> tuple[float, float]:
+        """``(width relative to the median, level)``: what ``Summary.rel_ci_width`` and ``ci_level`` say."""
+        median, low, high, level = self.median_interval(confidence)
+        return _relative(high - low, median), level
 
 
 def format_level(level: float, at_least: bool = False) -> str:

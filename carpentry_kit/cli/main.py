@@ -2,7 +2,7 @@
 
 Each sub-command lives in its own module, imported only when that command runs, so ``carpentry --help``
 stays fast. A command module defines ``add_arguments(parser, name)`` and ``run_command(args) -> int``.
-Exit codes: 0 ok (a run: VALID), 1 a run is INVALID, 2 bad input.
+Exit codes: 0 ok (a run: VALID), 1 a run is INVALID, 2 bad input (or out of memory: one line, no traceback).
 """
 
 from __future__ import annotations
@@ -116,6 +116,13 @@ def handle_errors(command: str, call: Callable[[], int | None]) -> int:
         else:
             print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print(
+            f"carpentry {command}: out of memory — free some memory or give the command less data "
+            "(e.g. a results directory with fewer runs)",
+            file=sys.stderr,
+        )
+        return 2
     except BrokenPipeError:  # output piped into a reader that stopped early, e.g. `carpentry rate X | head`
         _silence_stdout()
         return 0

@@ -1,17 +1,23 @@
 """Compare stored results against a baseline: ratio of medians with a distribution-free confidence interval.
 
-``compare(results, baseline)`` reads the tidy results frame (``load_results(dir, samples=True)``), groups
-the runs into *configurations* (one per distinct set of override values) and, per configuration and
-metric, divides the median of the pooled raw samples by the baseline's median. The interval combines the
-two sides' order-statistic intervals of the median (``stats.ratio_ci``); its ``ci_level`` is a guaranteed
-lower bound on its coverage — at least 95% when both sides have 7 samples or more, lower (and printed)
-for fewer. A difference is ``significant`` when the interval excludes 1 (then the data show
+``compare(results, baseline)`` reads the tidy results frame (``load_results(dir, samples="summary")``),
+groups the runs into *configurations* (one per distinct set of override values) and, per configuration
+and metric, divides its median by the baseline's. **Runs are the independent units**: a configuration of
+several runs is summarised by its runs' medians — its median is the median of the per-run medians, and its
+side of the interval is the order-statistic interval of that median over the runs (repeats inside one run
+share its machine state, so pooling them over runs would overstate the evidence); a configuration of one
+run by that run's repeats. The interval combines the two sides' order-statistic intervals (each at
+√confidence, ``stats.ratio_of_sides``); its ``ci_level`` is a guaranteed lower bound on its coverage — at
+least 95% when both sides have 7 units (runs, or repeats of a single run) or more, lower (and printed) for
+fewer (≥ 56.2% at 3 runs a side). The work is O(runs), never a resample of every sample; the coverage is
+checked by simulation with run-to-run variation in ``tests/test_stats_coverage.py``.
+A difference is ``significant`` when the interval excludes 1 (then the data show
 a difference; an interval containing 1 shows none, which is not evidence that there is none), and
 ``better`` follows the metric's goal (a smaller latency
 is better, a larger throughput is better). The ``verdict`` is ``baseline``, ``better``, ``worse``, ``no
-significant difference``, ``too few samples`` (fewer than 2 samples on a side) or ``not comparable`` (no
+significant difference``, ``too few samples`` (fewer than 2 units on a side) or ``not comparable`` (no
 baseline with the same other settings). Significant does not mean large, and with one run per
-configuration the interval covers only the repeats inside the runs, not run-to-run variation.
+configuration the interval covers only the repeats inside that run, not run-to-run variation.
 
 The baseline is a dict ``{"task.params.size": 256}`` (a key may be shortened to its last part, ``size``),
 a string ``"size=256"``, a run id (or its first 6+ hex digits; use ``by=["run_id"]`` to compare run by
@@ -41,11 +47,13 @@ import re
 import textwrap
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
 
 from carpentry_kit.errors import UsageError
 from carpentry_kit.results.units import format_quantity, missing
-from carpentry_kit.stats import format_level, ratio_ci
+from carpentry_kit.stats import format_level, median_interval, ratio_of_sides
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,8 +92,9 @@ def varying_keys(overrides: Iterable[Mapping[str, Any]]) -> list[str]:
     return [k for k in keys if len({json.dumps(d.get(k, "<unset>"), default=str) for d in dicts}) > 1]
 
 
-def results_frame(results: pd.DataFrame | str | Path, samples: bool = True) -> pd.DataFrame:
-    """A tidy results frame: ``results`` itself, or ``load_results(results, samples=...)`` for a directory."""
+def results_frame(results: pd.DataFrame | str | Path, samples: bool | str = "summary") -> pd.DataFrame:
+    """A tidy results frame: ``results`` itself, or ``load_results(results, samples=...)`` for a directory
+    (by default the bounded summary of each run's samples: memory does not grow with the samples)."""
     import pandas as pd
 
     if isinstance(results, pd.DataFrame):
@@ -185,20 +194,87 @@ def with_configurations(frame: pd.DataFrame, by: list[str] | None = None) -> pd.
     that vary)."""
     by = varying_overrides(frame) if by is None else by
     frame = frame.copy()
-    frame[_KEY_COLUMN] = [configuration_key(row, by) for _, row in frame[by].iterrows()] if by else "{}"
+    frame[_KEY_COLUMN] = (
+        [
+            configuration_key(dict(zip(by, values, strict=True)), by)
+            for values in frame[by].itertuples(index=False, name=None)
+        ]
+        if by
+        else "{}"
+    )
     return frame
 
 
 def pooled_samples(rows: pd.DataFrame) -> list[float]:
-    """All raw samples of the given rows (falling back to each row's headline value)."""
+    """All samples of the given rows (falling back to each row's headline value): the raw samples, or in
+    a summary frame each row's bounded summary of them. For pictures of a distribution — the figures and
+    intervals of a configuration come from ``configuration_estimate``."""
     samples = rows["samples"] if "samples" in rows.columns else [None] * len(rows)
     pooled: list[float] = []
     for row_samples, value in zip(samples, rows["value"], strict=True):
-        if isinstance(row_samples, (list, tuple)) and len(row_samples) > 0:
+        if isinstance(row_samples, (list, tuple, np.ndarray)) and len(row_samples) > 0:
             pooled.extend(float(s) for s in row_samples)
         elif not _missing(value):
             pooled.append(float(value))
     return pooled
+
+
+class Estimate(NamedTuple):
+    """A configuration's median of one metric and the median's order-statistic interval."""
+
+    median: float
+    low: float  # NaN when there is no interval (fewer than 2 units)
+    high: float
+    level: float  # the interval's exact coverage (NaN without one)
+    units: str  # what the interval is over: "runs" (their medians) or "repeats" (of the only run)
+    count: int  # how many units
+
+
+def configuration_estimate(rows: pd.DataFrame, confidence: float = CONFIDENCE) -> Estimate:
+    """The median of one metric over ``rows`` (a configuration) and its interval at ``confidence``.
+
+    Runs are the units: with two runs or more, the median and the interval are those of the per-run
+    medians (the record's ``median``, else its ``value``); with one run, those of its repeats — from its
+    raw samples, else from the exact figures a summary frame or the record holds for this confidence.
+    O(runs) work: never a resample, never the samples of more than one run.
+    """
+    runs = rows.drop_duplicates("run_id") if "run_id" in rows.columns else rows
+    centres = [float(c) for c in _run_centres(runs) if not _missing(c)]
+    if len(centres) >= 2:
+        low, high, level = median_interval(centres, confidence)
+        return Estimate(median_or_nan(centres), low, high, level, "runs", len(centres))
+    if not centres:
+        return Estimate(math.nan, math.nan, math.nan, math.nan, "runs", 0)
+    return _single_run_estimate(runs.iloc[0], centres[0], confidence)
+
+
+def _run_centres(runs: pd.DataFrame) -> list[Any]:
+    """Each run's median (its ``median`` column, else its headline ``value``)."""
+    medians = runs["median"] if "median" in runs.columns else [None] * len(runs)
+    return [
+        value if _missing(median) else median for median, value in zip(medians, runs["value"], strict=True)
+    ]
+
+
+def _single_run_estimate(row: pd.Series, centre: float, confidence: float) -> Estimate:
+    """One run: its repeats are the units (run-to-run variation is not in this interval)."""
+    from carpentry_kit.results.frame import RATIO_SIDE_CONFIDENCE
+
+    summary = "ratio_side_level" in row.index  # its samples are thinned: never an interval from them
+    samples = row.get("samples")
+    if not summary and isinstance(samples, (list, tuple, np.ndarray)) and len(samples) > 0:
+        low, high, level = median_interval(samples, confidence)
+        return Estimate(median_or_nan([float(v) for v in samples]), low, high, level, "repeats", len(samples))
+    count = int(row.get("n") or 1)
+    stored = None
+    if summary and math.isclose(confidence, RATIO_SIDE_CONFIDENCE):
+        stored = (row["ratio_side_low"], row["ratio_side_high"], row["ratio_side_level"])
+    elif math.isclose(confidence, CONFIDENCE) and "ci_level" in row.index:
+        stored = (row.get("ci_low"), row.get("ci_high"), row.get("ci_level"))
+    if count < 2 or stored is None or any(_missing(value) for value in stored):
+        return Estimate(centre, math.nan, math.nan, math.nan, "repeats", min(count, 1))
+    low, high, level = (float(value) for value in stored)
+    return Estimate(centre, low, high, level, "repeats", count)
 
 
 def parse_baseline(text: str | Iterable[str]) -> dict[str, Any] | str:
@@ -234,16 +310,18 @@ def compare(
     Configurations are told apart by the ``by`` columns (default: the override columns that vary).
     Returns a tidy frame, one row per configuration × metric, with the ``by`` columns, ``configuration``
     (a label), ``baseline`` (the label of the baseline it is compared with), ``metric, kind, unit, goal,
-    baseline_median, median, ratio, ci_low, ci_high, ci_level, significant, better, verdict, n_baseline, n,
-    baseline_runs, runs, division, baseline_division, configurations_tried`` (``n``: pooled samples,
-    ``runs``: runs, of each side; ``ci_level``: a lower bound on the interval's coverage;
-    ``configurations_tried``: the tuning budget of the sweep the runs came from, NaN for single runs).
-    ``division`` keeps only the results of that division; results of both divisions are refused unless
-    ``mixed_divisions`` is true.
+    baseline_median, median, ratio, ci_low, ci_high, ci_level, interval_units, significant, better, verdict,
+    n_baseline, n, baseline_runs, runs, division, baseline_division, configurations_tried`` (``n``: samples,
+    ``runs``: runs, of each side; ``ci_level``: a lower bound on the interval's coverage; ``interval_units``:
+    what each side's interval is over, ``runs`` (their medians) or ``repeats`` (of a configuration's only run),
+    e.g. ``runs vs repeats``; ``configurations_tried``: the tuning budget of the sweep the runs came from, NaN
+    for single runs). ``division`` keeps only the results of that division; results of both divisions are
+    refused unless ``mixed_divisions`` is true.
     """
     import pandas as pd
 
-    everything = in_division(results_frame(results), division)
+    frame_samples = "summary" if math.isclose(confidence, CONFIDENCE) else True
+    everything = in_division(results_frame(results, frame_samples), division)
     frame = completed(everything)
     if frame.empty:
         raise UsageError("results: no completed runs to compare — run or sweep a spec first")
@@ -376,14 +454,15 @@ def _comparison_row(
     group: pd.DataFrame, reference: pd.DataFrame, key: str, by: list[str], confidence: float
 ) -> dict[str, Any]:
     first = group.iloc[0]
-    samples, base_samples = pooled_samples(group), pooled_samples(reference)
+    side = math.sqrt(confidence)
+    mine, base = configuration_estimate(group, side), configuration_estimate(reference, side)
     base_label = (
         configuration_label(reference[_KEY_COLUMN].iloc[0])
-        if base_samples
+        if base.count
         else "none (no baseline run with the same other settings)"
     )
     is_baseline = set(group["run_id"]) == set(reference["run_id"])
-    judged = ratio_verdict(samples, base_samples, first["goal"], confidence, is_baseline=is_baseline)
+    judged = ratio_verdict(mine, base, first["goal"], is_baseline=is_baseline)
     row = {column: first[column] for column in by}
     row.update(
         configuration=configuration_label(key),
@@ -392,11 +471,11 @@ def _comparison_row(
         kind=first["kind"],
         unit=first["unit"],
         goal=first["goal"],
-        baseline_median=median_or_nan(base_samples),
-        median=median_or_nan(samples),
+        baseline_median=base.median,
+        median=mine.median,
         **judged,
-        n_baseline=len(base_samples),
-        n=len(samples),
+        n_baseline=sample_count(reference),
+        n=sample_count(group),
         baseline_runs=len(reference["run_id"].unique()),
         runs=len(group["run_id"].unique()),
         division=_division_of(group),
@@ -421,18 +500,12 @@ def _configurations_tried(rows: pd.DataFrame) -> float:
     return float(budgets.max()) if len(budgets) else math.nan
 
 
-def ratio_verdict(
-    samples: list[float],
-    base_samples: list[float],
-    goal: str,
-    confidence: float = CONFIDENCE,
-    *,
-    is_baseline: bool = False,
-) -> dict[str, Any]:
-    """Compare's statistics for one pair of sample sets: ``ratio`` of medians, ``ci_low, ci_high, ci_level``
-    (``stats.ratio_ci``), ``significant`` (the interval excludes 1), ``better`` (by ``goal``) and the
-    ``verdict``. The one place a difference is judged: ``compare`` and ``history`` both call it."""
-    ratio, low, high, level = _ratio_interval(samples, base_samples, confidence)
+def ratio_verdict(mine: Estimate, base: Estimate, goal: str, *, is_baseline: bool = False) -> dict[str, Any]:
+    """Compare's statistics for one pair of estimates (``configuration_estimate`` at √confidence each):
+    ``ratio`` of medians, ``ci_low, ci_high, ci_level`` (``stats.ratio_of_sides``), ``interval_units``,
+    ``significant`` (the interval excludes 1), ``better`` (by ``goal``) and the ``verdict``. The one place a
+    difference is judged: ``compare`` and ``history`` both call it."""
+    ratio, low, high, level = _ratio_interval(mine, base)
     if is_baseline:  # compared with itself: ratio 1, no interval to speak of
         low = high = level = math.nan
     significant = bool(not math.isnan(low) and (low > 1 or high < 1))
@@ -442,10 +515,29 @@ def ratio_verdict(
         "ci_low": low,
         "ci_high": high,
         "ci_level": level,
+        "interval_units": mine.units if mine.units == base.units else f"{mine.units} vs {base.units}",
         "significant": significant,
         "better": better,
         "verdict": _verdict(is_baseline, ratio, low, significant, better),
     }
+
+
+def sample_count(rows: pd.DataFrame) -> int:
+    """How many samples the rows' runs hold (their ``n``; else their samples, else one per value)."""
+    total = 0
+    for n, value, samples in zip(
+        rows["n"] if "n" in rows.columns else [0] * len(rows),
+        rows["value"],
+        rows["samples"] if "samples" in rows.columns else [None] * len(rows),
+        strict=True,
+    ):
+        if not _missing(n) and int(n) > 0:
+            total += int(n)
+        elif samples is not None and len(samples) > 0:
+            total += len(samples)
+        elif not _missing(value):
+            total += 1
+    return total
 
 
 def _verdict(is_baseline: bool, ratio: float, low: float, significant: bool, better: bool) -> str:
@@ -466,10 +558,12 @@ def significance_note(table: pd.DataFrame) -> str:
     note = (
         "Ratio: the median divided by the baseline's median, with a distribution-free interval whose "
         "coverage is at least the level printed beside it (below 95% when a side has fewer than 7 "
-        "samples). 'better' or 'worse' (by the metric's goal) only when the interval excludes 1: the data "
+        "units). The units are runs: a configuration run several times is summarised by its runs' "
+        "medians, and its interval is over those runs; one run, by its repeats. 'better' or 'worse' "
+        "(by the metric's goal) only when the interval excludes 1: the data "
         "show a difference, which does not mean a large one — and at a 95% level up to 1 in 20 "
         "comparisons of identical set-ups still excludes 1. 'no significant difference': a difference is not shown, "
-        "which does not prove there is none. 'too few samples': fewer than 2 on a side."
+        "which does not prove there is none. 'too few samples': fewer than 2 units on a side."
     )
     if len(table) and ((table["runs"] == 1) | (table["baseline_runs"] == 1)).any():
         note += (
@@ -480,16 +574,17 @@ def significance_note(table: pd.DataFrame) -> str:
     return note
 
 
-def _ratio_interval(
-    samples: list[float], base_samples: list[float], confidence: float
-) -> tuple[float, float, float, float]:
-    """Ratio of medians, its CI and the CI's level; no CI unless both sides have two samples or more."""
-    if not samples or not base_samples or median_or_nan(base_samples) == 0:
+def _ratio_interval(mine: Estimate, base: Estimate) -> tuple[float, float, float, float]:
+    """Ratio of medians, its CI and the CI's level; no CI unless both sides have two units or more."""
+    if _missing(mine.median) or _missing(base.median) or base.median == 0:
         return math.nan, math.nan, math.nan, math.nan
-    ratio = median_or_nan(samples) / median_or_nan(base_samples)
-    if len(samples) < 2 or len(base_samples) < 2 or min(samples + base_samples) < 0:
+    ratio = mine.median / base.median
+    if mine.count < 2 or base.count < 2 or _missing(mine.low) or _missing(base.low):
         return ratio, math.nan, math.nan, math.nan
-    return ratio_ci(samples, base_samples, confidence)
+    try:
+        return ratio_of_sides(mine[:4], base[:4])
+    except ValueError:  # a negative quantity: no ratio interval
+        return ratio, math.nan, math.nan, math.nan
 
 
 def mixed_divisions(table: pd.DataFrame) -> bool:
@@ -522,7 +617,7 @@ def tuning_notes(table: pd.DataFrame) -> list[str]:
 def format_comparison(table: pd.DataFrame) -> str:
     """A plain-text table of a ``compare()`` result, for the terminal."""
     mixed = mixed_divisions(table)
-    header = ("configuration", "metric", "median", "baseline", "ratio", "CI (coverage)", "verdict")
+    header = ("configuration", "metric", "median", "baseline", "ratio", "CI (coverage)", "CI over", "verdict")
     header += ("division", "baseline division") if mixed else ()
     lines = [header]
     for _, row in table.iterrows():
@@ -534,6 +629,7 @@ def format_comparison(table: pd.DataFrame) -> str:
                 format_quantity(row["baseline_median"], row["unit"]),
                 format_number(row["ratio"]),
                 ratio_interval_text(row),
+                str(row.get("interval_units", "")) if ratio_interval_text(row) != "n/a" else "",
                 str(row["verdict"]),
             )
             + ((str(row["division"]), str(row["baseline_division"])) if mixed else ())

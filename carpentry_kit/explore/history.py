@@ -18,6 +18,7 @@ overridden specs differ, and the diff says how): give history the runs of one co
 from __future__ import annotations
 
 import json
+import math
 import os
 import textwrap
 from collections.abc import Iterable, Iterator
@@ -28,11 +29,12 @@ from typing import TYPE_CHECKING, Any
 from carpentry_kit.errors import UsageError
 from carpentry_kit.explore.compare import (
     CONFIDENCE,
+    configuration_estimate,
     count_noun,
     format_number,
-    median_or_nan,
     ratio_interval_text,
     ratio_verdict,
+    sample_count,
     short_value,
     significance_note,
 )
@@ -281,11 +283,10 @@ def _row(
     metric: str,
     confidence: float,
 ) -> dict[str, Any]:
-    from carpentry_kit.stats import median_interval
-
-    first, samples = members[0], _samples(members, metric)
+    first, rows = members[0], _metric_rows(members, metric)
     described = next((r["metrics"][metric] for r in members if metric in r.get("metrics", {})), {})
-    low, high, level = median_interval(samples, confidence) if len(samples) > 1 else (None,) * 3
+    estimate = configuration_estimate(rows, confidence)
+    low, high, level = (None,) * 3 if missing(estimate.low) else estimate[1:4]
     row = {
         "benchmark": benchmark,
         "version": number,
@@ -298,8 +299,8 @@ def _row(
         "runs": len(members),
         "metric": metric,
         **{key: described.get(key) for key in ("kind", "unit", "goal")},
-        "n": len(samples),
-        "median": median_or_nan(samples),
+        "n": sample_count(rows),
+        "median": estimate.median,
         "median_ci_low": low,
         "median_ci_high": high,
         "median_ci_level": level,
@@ -337,9 +338,10 @@ def _against(
         if unlike and before and described:
             judged["verdict"] = f"not comparable ({unlike[0]} changed)"
     else:
-        judged = ratio_verdict(
-            _samples(members, metric), _samples(previous, metric), described["goal"], confidence
-        )
+        side = math.sqrt(confidence)
+        mine = configuration_estimate(_metric_rows(members, metric), side)
+        base = configuration_estimate(_metric_rows(previous, metric), side)
+        judged = ratio_verdict(mine, base, described["goal"])
     return {
         **judged,
         "previous": str(((previous[0].get("spec") or {}).get("benchmark") or {}).get("version", "?")),
@@ -349,14 +351,12 @@ def _against(
     }
 
 
-def _samples(records: list[dict[str, Any]], metric: str) -> list[float]:
-    """Every raw sample of ``metric`` in ``records`` (a record without samples gives its headline value)."""
-    pooled: list[float] = []
-    for record in records:
-        entry = record.get("metrics", {}).get(metric) or {}
-        values = entry.get("samples") or ([entry["value"]] if not missing(entry.get("value")) else [])
-        pooled += [float(value) for value in values]
-    return pooled
+def _metric_rows(records: list[dict[str, Any]], metric: str) -> pd.DataFrame:
+    """The results-frame rows of ``metric`` in ``records`` (with their samples): what compare reads."""
+    from carpentry_kit.results.frame import records_frame
+
+    frame = records_frame(records, samples=True)
+    return frame[frame["metric"] == metric]
 
 
 # --- text ------------------------------------------------------------------------------------------

@@ -1,13 +1,17 @@
 """Plots of stored results (matplotlib), for the lessons and the report. Nothing here re-runs anything.
 
-Each function takes a results directory or a tidy results frame (``load_results(dir, samples=True)``),
+Each function takes a results directory (read as ``load_results(dir, samples="summary")``: memory bounded by
+the runs) or a tidy results frame (``load_results(dir, samples=True)`` for every raw sample),
 draws on ``ax`` (a new figure when ``None``) and returns the Axes, labelled with units and titled.
 Energy that was *estimated* rather than measured is always drawn differently — hatched boxes and bars,
 hollow markers — and the legend says "estimated" with the method, so an estimate never passes for a
 measurement.
 
-* ``plot_distributions(results, metric)`` — every repeat sample per configuration (box + strip).
-* ``plot_metric_vs_param(results, metric, param)`` — median and its CI against a swept parameter.
+* ``plot_distributions(results, metric)`` — the repeat samples of each configuration (box + strip; a
+  summary frame holds at most ``SUMMARY_POINTS`` quantiles a run, a strip draws at most
+  ``MAX_STRIP_POINTS``, and the title says when not every sample is drawn).
+* ``plot_metric_vs_param(results, metric, param)`` — median and its CI against a swept parameter (over the
+  runs' medians where a point has several runs, as ``compare`` does).
 * ``plot_tradeoff(results, x, y)`` — one metric against another, Pareto front highlighted (goal-aware).
 * ``plot_energy_breakdown(results)`` — energy per timed repeat, stacked by component, labelled by layer.
 * ``plot_history(history)`` — a metric's median and CI over a benchmark's versions, significant changes marked.
@@ -24,14 +28,15 @@ from carpentry_kit.errors import UsageError
 from carpentry_kit.explore.compare import (
     check_metric,
     completed,
+    configuration_estimate,
     configuration_key,
     configuration_label,
     configuration_sort_key,
     groups_in_order,
-    median_or_nan,
     pooled_samples,
     resolve_column,
     results_frame,
+    sample_count,
     varying_keys,
     varying_overrides,
     with_configurations,
@@ -43,6 +48,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 _ESTIMATE_HATCH = "//"
+MAX_STRIP_POINTS = 2000  # a configuration's strip draws at most this many points (evenly spaced quantiles)
 MAX_LABELLED_POINTS = 12  # a trade-off plot with more points labels only its Pareto front
 _SI_UNITS = ("s", "J", "W")  # axes in these units get SI-prefixed ticks (500 µs, 2 mJ) instead of 5e-4
 _LABEL_POINTS = 7.0  # font size of point labels, in points
@@ -51,13 +57,14 @@ _LABEL_POINTS = 7.0  # font size of point labels, in points
 def plot_distributions(
     results: Any, metric: str, by: list[str] | None = None, ax: Axes | None = None
 ) -> Axes:
-    """Box plot plus every raw sample (strip) of ``metric`` for each configuration."""
+    """Box plot plus the samples (strip) of ``metric`` for each configuration."""
     import numpy as np
 
     rows = _metric_rows(results, metric, by)
     ax = _axes(ax)
     groups = groups_in_order(rows)
     data = [pooled_samples(group) for _, group in groups]
+    every = all(len(d) == sample_count(group) for d, (_, group) in zip(data, groups, strict=True))
     estimated = [_is_estimate(group) for _, group in groups]
     boxes = ax.boxplot(data, patch_artist=True, widths=0.5, showfliers=False)
     jitter = np.random.default_rng(0)
@@ -65,17 +72,30 @@ def plot_distributions(
         zip(data, estimated, boxes["boxes"], strict=True), start=1
     ):
         box.set(facecolor="none" if estimate else "#cfe2f3", hatch=_ESTIMATE_HATCH if estimate else None)
-        xs = position + jitter.uniform(-0.12, 0.12, len(samples))
-        ax.scatter(xs, samples, s=14, zorder=3, **_scatter_style(estimate, "C0"))
+        shown = _strip(samples)
+        every &= len(shown) == len(samples)
+        xs = position + jitter.uniform(-0.12, 0.12, len(shown))
+        ax.scatter(xs, shown, s=14, zorder=3, **_scatter_style(estimate, "C0"))
     ax.set_xticks(range(1, len(groups) + 1), [configuration_label(key) for key, _ in groups])
     _rotate_if_crowded(ax, len(groups))
     ax.set_xlabel("configuration")
     ax.set_ylabel(_metric_label(rows))
     _si_ticks(ax.yaxis, rows["unit"].iloc[0])
-    ax.set_title(f"{_benchmarks(rows)}: {metric}, every repeat sample")
+    what = "every repeat sample" if every else f"repeat samples (≤ {MAX_STRIP_POINTS:,} quantiles drawn)"
+    ax.set_title(f"{_benchmarks(rows)}: {metric}, {what}")
     _estimate_note(ax, rows, any(estimated))
     _fit_to_axes(ax)
     return ax
+
+
+def _strip(samples: list[float]) -> Any:
+    """The points of a strip: all samples, or ``MAX_STRIP_POINTS`` evenly spaced order statistics."""
+    import numpy as np
+
+    if len(samples) <= MAX_STRIP_POINTS:
+        return samples
+    ordered = np.sort(np.asarray(samples, dtype=float))
+    return ordered[np.linspace(0, ordered.size - 1, MAX_STRIP_POINTS).round().astype(int)]
 
 
 def plot_metric_vs_param(
@@ -448,7 +468,7 @@ def _medians_table(frame: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     for key, group in groups_in_order(frame):
         row: dict[str, Any] = {"label": configuration_label(key), "estimated": _is_estimate(group)}
         for metric in metrics:
-            row[metric] = median_or_nan(pooled_samples(group[group["metric"] == metric]))
+            row[metric] = configuration_estimate(group[group["metric"] == metric]).median
         rows.append(row)
     return pd.DataFrame(rows).dropna(subset=metrics).reset_index(drop=True)
 
@@ -465,14 +485,19 @@ def _levels_text(levels: list[float]) -> str:
 
 
 def _points_by_value(rows: pd.DataFrame, param: str) -> list[tuple[Any, tuple[float, float, float, float]]]:
-    from carpentry_kit.stats import summarize
-
+    """Per value of ``param``: the median and its CI (over runs when there are several, as compare does)."""
     points = []
     for _, group in rows.groupby(rows[param].astype(str), sort=False):
-        summary = summarize(pooled_samples(group))
-        point = (summary.median, summary.ci_low, summary.ci_high, summary.ci_level)
+        estimate = configuration_estimate(group)
+        if _missing_number(estimate.low):  # one sample: the point itself, no interval
+            estimate = estimate._replace(low=estimate.median, high=estimate.median, level=0.0)
+        point = (estimate.median, estimate.low, estimate.high, estimate.level)
         points.append((group[param].iloc[0], point))
     return sorted(points, key=lambda point: _sort_key(point[0]))
+
+
+def _missing_number(value: float) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

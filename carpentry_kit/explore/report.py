@@ -19,7 +19,7 @@ import html
 import io
 import json
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,7 @@ from carpentry_kit.explore.compare import (
     varying_overrides,
     with_configurations,
 )
+from carpentry_kit.results.frame import SUMMARY_POINTS
 from carpentry_kit.results.summary import ENERGY_PER, repeats_text, unstable_lines, unstable_note_html
 from carpentry_kit.results.units import SI_UNITS, format_quantity
 from carpentry_kit.stats import ci_label
@@ -77,18 +78,41 @@ def write_report(
     ``baseline`` is what ``carpentry compare --baseline`` takes; by default the first run's value of the
     first setting swept. The comparison is ``compare(results, baseline)``: the same table as the command.
     """
-    from carpentry_kit.results.frame import records_frame
+    from carpentry_kit.results.frame import SUMMARY, records_frame
     from carpentry_kit.results.store import ResultStore
 
-    records = ResultStore(results_dir).records()
+    records: list[dict[str, Any]] = []
+    frame = records_frame(_kept_light(ResultStore(results_dir).iter_records(), records), samples=SUMMARY)
     if not records:
         raise UsageError(f"{results_dir}: holds no runs — run `carpentry run SPEC --out {results_dir}` first")
-    frame = records_frame(records, samples=True)
     path = Path(path)
     _write(path, render_html(records, frame, str(results_dir), baseline))
     if markdown is not None:
         _write(Path(markdown), render_markdown(records))
     return path
+
+
+_SHARED_FIELDS = ("spec", "system", "software")  # the same in many records: kept once
+
+
+def _kept_light(records: Iterable[dict[str, Any]], kept: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Pass each record on (to the frame, which summarises its samples) and keep it without its samples,
+    equal spec/system/software dicts shared: the report holds O(runs) small records, never the samples."""
+    shared: dict[str, dict[str, Any]] = {}
+    for record in records:
+        yield record
+        light = dict(record)
+        light["metrics"] = {
+            name: {key: value for key, value in metric.items() if key != "samples"}
+            for name, metric in (record.get("metrics") or {}).items()
+        }
+        for name in _SHARED_FIELDS:
+            value = record.get(name)
+            if isinstance(value, dict):
+                light[name] = shared.setdefault(
+                    f"{name}:{json.dumps(value, sort_keys=True, default=str)}", value
+                )
+        kept.append(light)
 
 
 def _write(path: Path, text: str) -> None:
@@ -169,9 +193,11 @@ def _methods_note(records: list[dict[str, Any]]) -> str:
         f"coverage they have: at least {CONFIDENCE:.0%} from 6 samples on, less below (75% at n = 3, "
         "87.5% at n = 4), none for one sample. Comparisons divide medians; the ratio's interval combines "
         "the two sides' intervals and its printed level is a lower bound on its coverage. A difference "
-        "is called significant only when that interval excludes 1; "
-        "the interval reflects the repeats inside the runs compared, not run-to-run variation, unless "
-        "a configuration was run several times. The system description of every run is at the end."
+        "is called significant only when that interval excludes 1. Runs are the units: a configuration "
+        "run several times is summarised by its runs' medians and its interval is over those runs "
+        "(run-to-run variation included); a configuration of one run by its repeats, which leaves "
+        "run-to-run variation out. Plots of distributions draw each run's samples (at most "
+        f"{SUMMARY_POINTS} evenly spaced quantiles a run). The system description of every run is at the end."
         "</p></div>"
     )
 
@@ -424,7 +450,7 @@ def _plots_section(rows: pd.DataFrame, records: list[dict[str, Any]]) -> str:
     configurations = with_configurations(rows, swept)["configuration"].nunique()
     figures: list[tuple[str, Callable[[Any], Any]]] = []
     if configurations <= MAX_BOX_CONFIGURATIONS:
-        figures += [(f"{m}: every repeat sample", _bind(plots.plot_distributions, rows, m)) for m in metrics]
+        figures += [(f"{m}: repeat samples", _bind(plots.plot_distributions, rows, m)) for m in metrics]
     for param in [c for c in swept if _numeric(rows[c])][:MAX_PARAM_PLOTS]:
         others = [c for c in swept if c != param]
         lines = with_configurations(rows, others)["configuration"].nunique()
@@ -577,7 +603,8 @@ def _si_unit(unit: str) -> str:
 
 def _num_ci(row: Any) -> str:
     text = ratio_interval_text(row)
-    return "—" if text == "n/a" else _e(text)
+    units = row.get("interval_units")
+    return "—" if text == "n/a" else _e(f"{text} over {units}" if isinstance(units, str) else text)
 
 
 def _e(text: Any) -> str:

@@ -120,13 +120,19 @@ class ResultStore:
 
     def records(self) -> list[dict[str, Any]]:
         """Every complete record, upgraded to the current version, oldest first (killed runs recovered)."""
+        return list(self.iter_records())
+
+    def iter_records(self) -> Iterator[dict[str, Any]]:
+        """``records()`` one at a time: the file is read line by line (a shared lock held while reading),
+        so a store of any size takes the memory of one record, not of the whole file."""
         if (self.dir / RUNNING_DIR).is_dir():
             try:
                 with self._locked() as fd:
                     self._recover_killed(fd)
             except (OSError, StoreError):  # a read-only or full store: its killed runs wait for a writer
                 pass
-        return [record for _, record in self._numbered_records()]
+        for _, record in self._numbered_records():
+            yield record
 
     @contextmanager
     def _locked(self) -> Iterator[int]:
@@ -230,8 +236,7 @@ class ResultStore:
             )
         if not self.path.exists():
             return
-        lines = self._read_lines()
-        for number, line in enumerate(lines, start=1):
+        for number, line in enumerate(self._read_lines(), start=1):
             if not line.strip():
                 continue
             if not line.endswith(b"\n"):
@@ -244,15 +249,23 @@ class ResultStore:
             if record is not None:
                 yield number, record
 
-    def _read_lines(self) -> list[bytes]:
+    def _read_lines(self) -> Iterator[bytes]:
+        """The lines of ``runs.jsonl`` one at a time, under a shared lock (appends wait until the end)."""
         try:
-            with open(self.path, "rb") as handle:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
-                return handle.readlines()
+            handle = open(self.path, "rb")  # noqa: SIM115 - closed by the with below, after the last line
         except OSError as error:
-            raise UsageError(
-                f"{self.path}: cannot read the results ({error.strerror or error}) — check its permissions"
-            ) from None
+            raise self._unreadable(error) from None
+        with handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+                yield from handle
+            except OSError as error:
+                raise self._unreadable(error) from None
+
+    def _unreadable(self, error: OSError) -> UsageError:
+        return UsageError(
+            f"{self.path}: cannot read the results ({error.strerror or error}) — check its permissions"
+        )
 
     def _parse(self, line: bytes, number: int) -> dict[str, Any] | None:
         """The record on one line, or None (with a warning naming the line) when it cannot be read."""

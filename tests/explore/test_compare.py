@@ -251,3 +251,49 @@ def test_a_sweeps_tuning_budget_is_shown_as_best_of_n(tmp_path):
     assert "a sweep of 12 configurations; the best one is the best of 12 tries" in text
     single = compare(_sweep_dir(tmp_path / "single"), {SIZE: 256})
     assert single["configurations_tried"].isna().all() and "Tuning budget" not in format_comparison(single)
+
+
+def test_runs_are_the_units_when_a_configuration_was_run_several_times(tmp_path):
+    """Three runs a side: the ratio is of the medians of the per-run medians, and its interval is the
+    order-statistic interval over those runs (≥ 56.2 %: 75 % a side), never the pooled repeats'."""
+    import numpy as np
+
+    from carpentry_kit.stats import ratio_intervals
+
+    factors_a, factors_b = [1.0, 1.5, 1.2], [2.0, 2.6, 2.2]
+    records = [make_record({SIZE: 256}, {"latency_s": [f * x for x in BASE]}) for f in factors_a]
+    records += [make_record({SIZE: 512}, {"latency_s": [f * x for x in BASE]}) for f in factors_b]
+    write_store(tmp_path, records)
+    row = _row(compare(tmp_path, {SIZE: 256}), 512, "latency_s")
+    centre = float(np.median(BASE))
+    medians_a, medians_b = [f * centre for f in factors_a], [f * centre for f in factors_b]
+    assert row["median"] == pytest.approx(np.median(medians_b))
+    assert row["ratio"] == pytest.approx(np.median(medians_b) / np.median(medians_a))
+    lows, highs, level = ratio_intervals(np.array([medians_b]), np.array([medians_a]))
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((lows[0], highs[0]))
+    assert row["ci_level"] == pytest.approx(level) == pytest.approx(0.5625)
+    assert row["interval_units"] == "runs" and row["runs"] == row["baseline_runs"] == 3
+    assert row["n"] == row["n_baseline"] == 3 * len(BASE)
+    assert "≥ 56.2 %" in format_comparison(compare(tmp_path, {SIZE: 256}))
+
+
+def test_a_single_run_is_compared_by_its_repeats_exactly_from_the_summary(tmp_path):
+    """A configuration of one run: its repeats are the units. The summary frame (bounded memory) gives the
+    same interval as all the raw samples, even with more samples than it keeps."""
+    import numpy as np
+
+    from carpentry_kit.stats import ratio_ci
+
+    rng = np.random.default_rng(3)
+    a, b = list(rng.lognormal(0.1, 0.2, 900)), list(rng.lognormal(0.0, 0.2, 700))
+    write_store(
+        tmp_path, [make_record({SIZE: 256}, {"latency_s": b}), make_record({SIZE: 512}, {"latency_s": a})]
+    )
+    summary = _row(compare(tmp_path, {SIZE: 256}), 512, "latency_s")
+    full = _row(compare(load_results(tmp_path, samples=True), {SIZE: 256}), 512, "latency_s")
+    expected = ratio_ci(a, b)
+    for row in (summary, full):
+        assert (row["ratio"], row["ci_low"], row["ci_high"], row["ci_level"]) == pytest.approx(expected)
+        assert row["interval_units"] == "repeats" and row["n"] == 900
+    other = _row(compare(tmp_path, {SIZE: 256}, confidence=0.9), 512, "latency_s")  # reads every sample
+    assert (other["ci_low"], other["ci_high"], other["ci_level"]) == pytest.approx(ratio_ci(a, b, 0.9)[1:])

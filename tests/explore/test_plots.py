@@ -220,3 +220,15 @@ def _frame(records):
     from carpentry_kit.results.frame import records_frame
 
     return records_frame(records, samples=True)
+
+
+def test_points_of_several_runs_get_their_interval_over_the_runs(tmp_path):
+    """Three runs a point: the bar is the interval of the runs' medians (75 % at 3), as compare's is."""
+    records = [
+        make_record({SIZE: size}, {"latency_s": [size / 64 * factor * x for x in BASE]})
+        for size in (64, 128)
+        for factor in (1.0, 1.2, 0.9)
+    ]
+    write_store(tmp_path, records)
+    ax = plot_metric_vs_param(tmp_path, "latency_s", SIZE, ax=_ax())
+    assert "bars: 75.0 % CI" in " ".join(ax.get_title().split())

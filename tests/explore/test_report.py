@@ -225,3 +225,63 @@ def test_the_report_states_divisions_and_the_tuning_budget(tmp_path):
     assert "1 run in the closed division and 1 run in the open division" in text
     assert "Not compared: compare: these results mix divisions" in text
     assert "<td>closed</td>" in text and "<td>open</td>" in text
+
+
+def test_a_corrupt_line_is_one_warning_naming_file_and_line_and_the_report_is_still_written(
+    results_dir, tmp_path
+):
+    import subprocess
+    import sys
+
+    with open(ResultStore(results_dir).path, "a", encoding="utf-8") as handle:
+        handle.write('{"benchmark": "matmul", "metrics": [1, 2\n')  # a damaged record, then a good one
+    write_store(results_dir, [make_record({SIZE: 64}, {"latency_s": BASE})])
+    out = tmp_path / "r.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "carpentry_kit", "report", str(results_dir), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert "Traceback" not in done.stderr
+    assert len([line for line in lines if "skipped a corrupt record" in line]) == 1
+    assert all(line.startswith(("warning: ", "wrote ")) for line in lines)  # one line each
+    assert re.search(r"runs\.jsonl:4: skipped a corrupt record", done.stderr)
+    assert "4 runs" in html.unescape(out.read_text(encoding="utf-8"))  # the other runs are all there
+
+
+def test_running_out_of_memory_is_one_line_not_a_traceback(results_dir, tmp_path, monkeypatch, capsys):
+    import carpentry_kit.explore.report
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(carpentry_kit.explore.report, "write_report", exhausted)
+    assert main(["report", str(results_dir), "-o", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("carpentry report: out of memory")
+
+
+def test_the_report_keeps_no_samples_of_the_runs(tmp_path, monkeypatch):
+    """Memory bounded by the number of runs: each record is summarised as it is read, then kept without
+    its samples; a distribution plot draws at most SUMMARY_POINTS quantiles a run."""
+    import carpentry_kit.explore.report as report
+    from carpentry_kit.results.frame import SUMMARY_POINTS
+
+    many = [float(v) for v in range(1, 1001)]
+    write_store(tmp_path / "r", [make_record({SIZE: s}, {"latency_s": many}) for s in (64, 128, 64)])
+    seen = {}
+    original = report.render_html
+
+    def spy(records, frame, *args, **kwargs):
+        seen["records"], seen["frame"] = records, frame
+        return original(records, frame, *args, **kwargs)
+
+    monkeypatch.setattr(report, "render_html", spy)
+    write_report(tmp_path / "r", tmp_path / "r.html")
+    assert all("samples" not in m for r in seen["records"] for m in r["metrics"].values())
+    assert seen["records"][0]["spec"] is seen["records"][2]["spec"]  # equal specs are kept once
+    assert seen["frame"]["samples"].map(len).max() == SUMMARY_POINTS
+    assert seen["frame"]["n"].tolist() == [1000] * 3

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from typing import Any
 
+import numpy as np
 import pytest
 from spin import busy_wait
 
@@ -306,3 +308,86 @@ def test_interrupted_time_to_quality_keeps_finished_repeats_only():
         harness.run()
     measurement = harness.measurement
     assert measurement.repeats == 1 and measurement.epochs == [3] and measurement.reached == [True]
+
+
+# --- O(1) work per repeat: the running sums and the incremental CI check decide as the old code did ---------
+
+
+def old_stop(series: list[float], protocol: Protocol) -> tuple[int, str]:
+    """The decision the harness made before it kept running sums: ``sum()`` and a full ``summarize()`` of
+    the whole series at every check (same schedule). Returns (repeats at the stop, the kind of stop)."""
+    adaptive, last_check = protocol.adaptive, 0
+    for count in range(1, len(series) + 1):
+        prefix = series[:count]
+        if count < protocol.repeats or sum(prefix) < protocol.min_duration_s:
+            continue
+        if not adaptive.enabled:
+            return count, "repeats"
+        if count >= adaptive.max_repeats:
+            return count, "max_repeats"
+        if count < 20 or count - last_check >= count // 20:
+            last_check = count
+            summary = summarize(prefix)
+            if summary.ci_level >= 0.95 and summary.rel_ci_width <= adaptive.rel_ci_width:
+                return count, "ci"
+    raise AssertionError("the stream ran out before the old rule stopped")
+
+
+def random_stream(rng: Any, length: int) -> list[float]:
+    """Repeat times of one of several shapes: lognormal, heavy-tailed, with ties, drifting, constant."""
+    shape = rng.integers(5)
+    base = float(rng.uniform(1e-4, 1e-2))
+    if shape == 0:
+        values = base * rng.lognormal(0.0, rng.uniform(0.01, 0.5), length)
+    elif shape == 1:
+        values = base * (1.0 + rng.pareto(rng.uniform(1.0, 3.0), length))
+    elif shape == 2:  # a coarse clock: many exact ties
+        values = base * rng.integers(1, 4, length).astype(float)
+    elif shape == 3:  # a machine that slows down: the median keeps moving
+        values = (
+            base * (1.0 + np.linspace(0.0, rng.uniform(0.0, 2.0), length)) * rng.lognormal(0, 0.05, length)
+        )
+    else:
+        values = np.full(length, base)
+    return [float(v) for v in values]
+
+
+def test_adaptive_stopping_decides_as_a_full_summarize_would_on_many_streams(clock: FakeClock):
+    rng = np.random.default_rng(20261202)
+    kinds = set()
+    for _ in range(150):
+        durations = random_stream(rng, 700)
+        protocol = Protocol(
+            warmup=0,
+            repeats=int(rng.integers(1, 12)),
+            min_duration_s=float(rng.choice([0.0, rng.uniform(0.0, 0.5)])),
+            adaptive={
+                "enabled": bool(rng.random() < 0.9),
+                "rel_ci_width": float(rng.choice([1e-9, rng.uniform(0.001, 0.3)])),
+                "max_repeats": int(rng.integers(30, 600)),
+            },
+        )
+        clock.now = 0.0
+        measurement = Harness(ClockedWorkload(clock, durations), protocol).run()
+        count, kind = old_stop(measurement.repeat_s, protocol)
+        kinds.add(kind)
+        assert measurement.repeats == count, (protocol, kind)
+        expected = {"repeats": "repeats done", "max_repeats": "max_repeats", "ci": "CI of the median"}
+        assert expected[kind] in measurement.stop_reason
+    assert kinds == {"repeats", "max_repeats", "ci"}  # every branch was exercised
+
+
+def test_running_sums_equal_the_sums(clock: FakeClock):
+    rng = np.random.default_rng(5)
+    durations = [float(v) for v in rng.lognormal(-7.0, 1.0, 997)]
+    protocol = Protocol(warmup=0, repeats=2, min_duration_s=sum(durations) * 0.8)
+    measurement = Harness(ClockedWorkload(clock, durations), protocol).run()
+    assert measurement.repeats > 700  # the min_duration rule was checked at every one of them
+    assert measurement.timed_s == pytest.approx(math.fsum(measurement.repeat_s), rel=1e-12, abs=0)
+    assert measurement.samples_count == sum(measurement.samples) == measurement.repeats
+    measurement.repeat_s.append(0.5)  # appended by another loop (LoadGen's): caught up on the next read
+    measurement.samples.append(7)
+    assert measurement.timed_s == pytest.approx(math.fsum(measurement.repeat_s), rel=1e-12, abs=0)
+    assert measurement.samples_count == sum(measurement.samples)
+    measurement.repeat_s[:] = [1.0, 2.0]  # replaced by a shorter list: summed again
+    assert measurement.timed_s == 3.0

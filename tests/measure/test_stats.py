@@ -7,7 +7,17 @@ import math
 import numpy as np
 import pytest
 
-from carpentry_kit.stats import bootstrap_ci, ci_label, median_ci, median_interval, ratio_ci, summarize
+from carpentry_kit.stats import (
+    GrowingSeries,
+    bootstrap_ci,
+    ci_label,
+    interval_coverage,
+    median_ci,
+    median_interval,
+    order_statistic_rank,
+    ratio_ci,
+    summarize,
+)
 
 
 def test_normal_sample_matches_known_quantiles():
@@ -112,3 +122,39 @@ def test_bootstrap_ci_of_mean_contains_the_mean():
     low, high = bootstrap_ci(values, np.mean)
     assert low < values.mean() < high
     assert high - low == pytest.approx(2 * 1.96 / math.sqrt(200), rel=0.25)
+
+
+def _exact_rank(n: int, confidence: float) -> int:
+    """The rank from every term of the binomial sum (the formula used up to EXACT_CDF_MAX_N)."""
+    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in range((n + 1) // 2)]
+    coverages = 1.0 - 2.0 * np.cumsum(np.exp(np.array(terms) + n * math.log(0.5)))
+    return max(1, int(np.sum(coverages >= confidence)))
+
+
+@pytest.mark.parametrize("n", [1001, 1002, 2500, 10_000, 54_321, 100_000])
+def test_the_windowed_binomial_sum_gives_the_exact_rank_and_level(n):
+    for confidence in (0.95, 0.95**0.5, 0.99):
+        rank, level = order_statistic_rank(n, confidence)
+        assert rank == _exact_rank(n, confidence)
+        assert level >= confidence
+        assert level == pytest.approx(interval_coverage(n, rank), abs=1e-9)
+
+
+def test_a_growing_series_gives_summarize_figures_bit_for_bit():
+    rng = np.random.default_rng(11)
+    series = GrowingSeries(capacity=1)
+    values: list[float] = []
+    for value in np.concatenate([rng.lognormal(0, 1, 1500), rng.integers(1, 3, 500).astype(float)]):
+        series.append(float(value))
+        values.append(float(value))
+        if len(values) in (1, 2, 3, 6, 7, 20, 999, 1000, 1001, 1500, 2000):
+            summary = summarize(values)
+            assert series.median_interval() == (
+                summary.median,
+                summary.ci_low,
+                summary.ci_high,
+                summary.ci_level,
+            )
+            assert series.rel_ci_width() == (summary.rel_ci_width, summary.ci_level)
+    with pytest.raises(ValueError, match="no samples"):
+        GrowingSeries().median_interval()

@@ -271,3 +271,46 @@ def test_the_summary_shows_the_division_the_overrides_and_the_tuning_budget():
     text = format_record(opened)
     assert "division: open — no overrides" in text
     assert "tuning: one of 12 configurations tried in sweep abc123" in text
+
+
+def test_records_are_read_one_at_a_time(tmp_path):
+    """A big store is streamed: reading it takes the memory of a record or two, not of the file."""
+    import tracemalloc
+
+    store = ResultStore(tmp_path)
+    samples = [1.0 + i / 7919 for i in range(2000)]
+    with open(store.path, "w", encoding="utf-8") as handle:  # 200 records of ~40 KB: 8 MB
+        for value in range(200):
+            record = make_record(float(value + 1))
+            record.metrics["latency_s"]["samples"] = samples
+            handle.write(record.to_json_line())
+    size = store.path.stat().st_size
+    tracemalloc.start()
+    count = sum(1 for _ in store.iter_records())
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert count == 200 and size > 7e6
+    assert peak < size / 4, f"peak {peak / 1e6:.1f} MB reading a {size / 1e6:.1f} MB store"
+
+
+def test_a_summary_frame_keeps_a_bounded_part_of_the_samples_and_the_exact_side_interval(tmp_path):
+    import math
+
+    import numpy as np
+
+    from carpentry_kit.results.frame import SUMMARY_COLUMNS, SUMMARY_POINTS
+    from carpentry_kit.stats import median_interval
+
+    rng = np.random.default_rng(8)
+    samples = [float(v) for v in rng.lognormal(0.0, 0.3, 5000)]
+    record = make_record(1.0)
+    record.metrics["latency_s"]["samples"] = samples
+    ResultStore(tmp_path).append(record)
+    frame = load_results(tmp_path, samples="summary")
+    assert list(frame.columns) == FRAME_COLUMNS + ["samples"] + SUMMARY_COLUMNS
+    kept = frame["samples"].iloc[0]
+    assert len(kept) == SUMMARY_POINTS and kept[0] == min(samples) and kept[-1] == max(samples)
+    low, high, level = median_interval(samples, math.sqrt(0.95))
+    assert frame[SUMMARY_COLUMNS].iloc[0].tolist() == [low, high, level]
+    with pytest.raises(ValueError, match="samples must be"):
+        load_results(tmp_path, samples="all")
