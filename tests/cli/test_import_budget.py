@@ -101,9 +101,10 @@ print("FIRST_TORCH_IMPORT", Watch.stack and [f for f in Watch.stack if "carpentr
 
 def test_a_run_imports_torch_for_the_workload_only_and_nothing_else_heavy(tmp_path):
     """matmul multiplies with torch, so the run imports it — from the run itself, not from the checks
-    before it (``measure/preflight.py``), and with no pandas, matplotlib, codecarbon or Dask."""
+    before it (``measure/preflight.py``), and with no pandas, matplotlib, codecarbon (auto never picks it) or
+    Dask."""
     quick = ["task.params.size=8", "protocol.warmup=0", "protocol.min_duration_s=0", "protocol.repeats=2"]
-    argv = ["run", str(example_spec_path("matmul")), "--energy", "estimate", "--out", str(tmp_path)]
+    argv = ["run", str(example_spec_path("matmul")), "--out", str(tmp_path)]  # --energy auto
     for item in quick:
         argv += ["--set", item]
     stdout: list[str] = []
