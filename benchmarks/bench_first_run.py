@@ -5,7 +5,8 @@ Targets (issue 17): ``carpentry validate carpentry_kit/examples/matmul.yaml`` â‰
 auto) â‰¤ 2.5 s wall. Each figure is the median of fresh processes after one untimed warm-up run (the
 operating system's file cache is warm, as on any run after the first). matmul multiplies with torch, so a
 run cannot start faster than ``import torch``: that floor, and the run's own timed seconds (warm-up and
-repeats until ``min_duration_s``), are printed beside it, measured side by side.
+repeats until ``min_duration_s``), are printed beside it, measured side by side, with a run refused by the
+infrastructure check (too much memory asked), which needs no torch.
 Exits 1 when a target is missed. Run: ``.venv/bin/python benchmarks/bench_first_run.py``.
 """
 
@@ -29,7 +30,9 @@ VALIDATE_TARGET_S = 0.3
 RUN_TARGET_S = 2.5
 
 
-def wall_s(argv: list[str], runs: int = RUNS, fresh_out: bool = False) -> tuple[float, list[dict]]:
+def wall_s(
+    argv: list[str], runs: int = RUNS, fresh_out: bool = False, exit_code: int = 0
+) -> tuple[float, list[dict]]:
     """Median wall time of ``runs`` fresh processes (after one untimed one) and the records they wrote."""
     walls, records = [], []
     for index in range(runs + 1):
@@ -38,7 +41,7 @@ def wall_s(argv: list[str], runs: int = RUNS, fresh_out: bool = False) -> tuple[
             started = time.perf_counter()
             done = subprocess.run([*argv, *extra], cwd=ROOT, capture_output=True, text=True)
             wall = time.perf_counter() - started
-            if done.returncode != 0:
+            if done.returncode != exit_code:
                 sys.exit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr[-1000:]}")
             if index:
                 walls.append(wall)
@@ -60,6 +63,11 @@ def main() -> int:
         carpentry = [python, "-m", "carpentry_kit"]
     validate, _ = wall_s([*carpentry, "validate", str(SPEC)], runs=7)
     run, records = wall_s([*carpentry, "run", str(SPEC), "--quiet"], fresh_out=True)
+    refused, _ = wall_s(  # bad input found by the infrastructure check, before any workload is built
+        [*carpentry, "run", str(SPEC), "--set", "infrastructure.memory_gb=100000"],
+        fresh_out=True,
+        exit_code=2,
+    )
     torch_floor, _ = wall_s([python, "-c", "import torch"])
     bare, _ = wall_s([python, "-c", "pass"], runs=7)
     timed = statistics.median(timed_s(record) for record in records)
@@ -70,6 +78,7 @@ def main() -> int:
         ("  of which the run's timed repeats (median)", timed, "info (protocol.min_duration_s 0.5)"),
         ("  floor: python -c 'import torch'", torch_floor, "info (matmul needs torch)"),
         ("  the rest: run - import torch - timed repeats", run - torch_floor - timed, "info"),
+        ("a run refused by the infrastructure check", refused, "info (no torch import)"),
         ("bare interpreter start", bare, "info"),
         ("energy method of the run", method, "info"),
     ]
