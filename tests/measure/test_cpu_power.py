@@ -62,6 +62,7 @@ KNOWN = [
     ("Intel(R) Core(TM) i7-7700 CPU @ 3.60GHz", "Intel Core", "(desktop)"),
     ("Intel(R) Core(TM) Ultra 7 258V", "Intel Core", "Lunar Lake"),
     ("AMD Ryzen 7 PRO 4750U with Radeon Graphics", "AMD Ryzen", "U-series"),
+    ("AMD Ryzen 7 7840U w/ Radeon 780M Graphics", "AMD Ryzen", "7040/8040"),
     ("AMD Ryzen 5 3600 6-Core Processor", "AMD Ryzen", "Ryzen 5 3600"),
     ("AMD Ryzen 5 3600X 6-Core Processor", "AMD Ryzen", "X desktop"),
     ("AMD Ryzen 7 7800X3D 8-Core Processor", "AMD Ryzen", "7800X3D"),
