@@ -41,16 +41,31 @@ def _proc_cpuinfo() -> tuple[dict[str, str], ...]:
     return tuple(blocks)
 
 
+# Arm CPUs on Linux have no "model name" in /proc/cpuinfo, only the implementer's and the part's ids.
+ARM_PARTS = {
+    ("0x41", "0xd03"): "ARM Cortex-A53", ("0x41", "0xd08"): "ARM Cortex-A72",
+    ("0x41", "0xd0b"): "ARM Cortex-A76", ("0x41", "0xd0c"): "ARM Neoverse-N1",
+    ("0x41", "0xd40"): "ARM Neoverse-V1", ("0x41", "0xd49"): "ARM Neoverse-N2",
+    ("0x41", "0xd4f"): "ARM Neoverse-V2", ("0x41", "0xd84"): "ARM Neoverse-V3",
+    ("0xc0", "0xac3"): "ARM AmpereOne",
+}  # fmt: skip
+
+
 @functools.lru_cache(maxsize=1)
 def cpu_model_name() -> str:
     """The CPU's marketing name, e.g. ``Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz``, or ``unknown``.
 
-    Read from ``/proc/cpuinfo`` when it has a model name (instant), else from py-cpuinfo when installed
-    (about a second), else from ``platform.processor()``.
+    Read from ``/proc/cpuinfo`` when it has a model name (instant), or, on Arm, named from its implementer
+    and part ids (``ARM Neoverse-N1``, as ``lscpu`` does), else from py-cpuinfo when installed (about a
+    second), else from ``platform.processor()``.
     """
     for cpu in _proc_cpuinfo():
         if cpu.get("model name"):
             return cpu["model name"]
+    arm = next((cpu for cpu in _proc_cpuinfo() if "CPU implementer" in cpu and "CPU part" in cpu), None)
+    if arm is not None:
+        ids = (arm["CPU implementer"].lower(), arm["CPU part"].lower())
+        return ARM_PARTS.get(ids, f"ARM part {ids[1]} (implementer {ids[0]})")
     try:
         import cpuinfo  # py-cpuinfo
 
@@ -67,6 +82,17 @@ def cpu_socket_count() -> int:
     """Number of physical CPU packages (sockets); 1 when the OS does not say."""
     sockets = {cpu["physical id"] for cpu in _proc_cpuinfo() if "physical id" in cpu}
     return max(len(sockets), 1)
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_core_count() -> int:
+    """Physical CPU cores the OS shows (all sockets; a virtual machine's vCPUs without their hyperthreads)."""
+    cores = {(cpu.get("physical id"), cpu["core id"]) for cpu in _proc_cpuinfo() if "core id" in cpu}
+    if cores:
+        return len(cores)
+    import psutil
+
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
 def _human_bytes(count: float) -> str:

@@ -13,9 +13,13 @@ warehouse-sized computer", ISCA 2007): ``P = P_idle + (P_rated - P_idle) × u``.
   process's resident memory: an allocation of memory power by what the process holds. Memory draws that
   power (refresh, background) whether or not it is used, so it counts as static.
 
-``P_rated`` comes from, in order: ``CARPENTRY_CPU_TDP_W`` (watts for all the machine's CPUs together), a
-table of common CPU models (vendor TDP per socket × sockets), else codecarbon's default for an unknown CPU,
-4 W per logical CPU. Always ``measured=False``; the reading's ``static_j`` is ``cpu_static + dram`` and
+``P_rated`` comes from, in order (``energy/cpu_power.py`` says what is tried and why): ``CARPENTRY_CPU_TDP_W``
+(watts for all the machine's CPUs together); the CPU's own data where the OS exposes it (RAPL's long-term
+power limit, AMD's ``fam15h_power`` hwmon); ``cpu_power.csv``, vendor TDPs of exact parts and of model
+families (EPYC, Xeon, Core, Ryzen, Apple M, Arm server parts) matched on the CPU's model string — a family
+row is a typical-TDP estimate; else, a fallback the notes call one and which names the CPU string no row
+matched, codecarbon's default for an unknown CPU, 4 W per logical CPU. The reading's ``notes`` say which.
+(The ``codecarbon`` method is separate: codecarbon matches its own TDP table and says so in its notes.) Always ``measured=False``; the reading's ``static_j`` is ``cpu_static + dram`` and
 its ``dynamic_j`` the CPU power above idle.
 
 What it cannot show: anything outside the model — clock-frequency changes, memory traffic, vector units,
@@ -27,9 +31,9 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import time
 
+from carpentry_kit.energy import rapl
 from carpentry_kit.energy.base import EnergyError, EnergyMeter
 
 TDP_ENV_VAR = "CARPENTRY_CPU_TDP_W"
@@ -38,39 +42,17 @@ ASSUMED_IDLE_FRACTION = 0.3  # of the rated power, when no idle figure is given:
 DEFAULT_W_PER_LOGICAL_CPU = 4.0  # codecarbon.core.cpu.DEFAULT_POWER_PER_CORE
 DRAM_W_PER_GB = 3.0 / 8.0  # codecarbon.external.ram: "3 watts of power for every 8GB of DDR3 or DDR4"
 
-# Vendor TDP (base power) per socket in watts, matched as a whole token of the CPU model name.
-KNOWN_CPU_TDP_W: dict[str, float] = {
-    # Intel laptop and desktop
-    "i5-8250U": 15, "i7-8550U": 15, "i7-8650U": 15, "i5-10210U": 15, "i7-10510U": 15,
-    "i5-1135G7": 28, "i7-1165G7": 28, "i7-1185G7": 28, "i5-1235U": 15, "i7-1255U": 15, "i7-1260P": 28,
-    "i7-10750H": 45, "i7-11800H": 45, "i7-12700H": 45, "i9-12900H": 45, "Core Ultra 7 155H": 28,
-    "i7-9700K": 95, "i9-9900K": 95, "i9-10900K": 125, "i5-12600K": 125, "i7-12700K": 125,
-    "i9-12900K": 125, "i5-13600K": 125, "i7-13700K": 125, "i9-13900K": 125, "i9-14900K": 125,
-    # Intel Xeon
-    "E5-2680 v4": 120, "E5-2690 v4": 135, "E5-2698 v4": 135, "Silver 4210": 85, "Silver 4214": 85,
-    "Gold 6130": 125, "Gold 6148": 150, "Gold 6230": 125, "Gold 6248": 150, "Gold 6252": 150,
-    "Gold 6338": 205, "Gold 6348": 235, "Platinum 8160": 150, "Platinum 8280": 205,
-    "Platinum 8358": 250, "Platinum 8380": 270, "Platinum 8480+": 350,
-    # AMD Ryzen, Threadripper, EPYC
-    "Ryzen 5 3600": 65, "Ryzen 5 5600X": 65, "Ryzen 7 5800X": 105, "Ryzen 9 5900X": 105,
-    "Ryzen 9 5950X": 105, "Ryzen 7 7700X": 105, "Ryzen 9 7950X": 170, "Ryzen 7 5800U": 15,
-    "Threadripper 3990X": 280, "EPYC 7302": 155, "EPYC 7502": 180, "EPYC 7542": 225, "EPYC 7702": 200,
-    "EPYC 7742": 225, "EPYC 7543": 225, "EPYC 7713": 225, "EPYC 7763": 280, "EPYC 9534": 280,
-    "EPYC 9554": 360, "EPYC 9654": 360,
-}  # fmt: skip
-
-
-def known_cpu_tdp_w(model_name: str) -> tuple[str, float] | None:
-    """The table entry whose name appears as a whole token in ``model_name``, or None."""
-    for name, watts in KNOWN_CPU_TDP_W.items():
-        if re.search(rf"(?<![\w]){re.escape(name)}(?![\w+])", model_name, flags=re.IGNORECASE):
-            return name, float(watts)
-    return None
+FALLBACK_NOTE = (
+    "{watts:g} W ({per:g} W x {logical} logical CPUs, codecarbon's default for an unknown CPU — a FALLBACK:"
+    " no row of cpu_power.csv matched the CPU string {model!r} and the OS exposes no rated power here (no"
+    " RAPL power limit, no fam15h_power hwmon); set {env} to the CPU's rated power for a better figure)"
+)
 
 
 def rated_cpu_power_w() -> tuple[float, str]:
     """The rated power of all this machine's CPUs in watts, and where that figure came from."""
-    from carpentry_kit.system import cpu_model_name, cpu_socket_count
+    from carpentry_kit.energy.cpu_power import os_rated_power_w, table_rated_power_w
+    from carpentry_kit.system import cpu_core_count, cpu_model_name, cpu_socket_count
 
     override = os.environ.get(TDP_ENV_VAR)
     if override is not None:
@@ -85,19 +67,17 @@ def rated_cpu_power_w() -> tuple[float, str]:
             )
         return watts, f"{watts:g} W from {TDP_ENV_VAR}"
     model = cpu_model_name()
-    match = known_cpu_tdp_w(model)
-    if match is not None:
-        sockets = cpu_socket_count()
-        return (
-            match[1] * sockets,
-            f"{match[1] * sockets:g} W ({sockets} x {match[1]:g} W TDP of {match[0]}, built-in table)",
-        )
+    found = os_rated_power_w(rapl.POWERCAP_ROOT) or table_rated_power_w(
+        model, cpu_socket_count(), cpu_core_count()
+    )
+    if found is not None:
+        return found
     logical = os.cpu_count() or 1
     watts = DEFAULT_W_PER_LOGICAL_CPU * logical
-    return watts, (
-        f"{watts:g} W ({DEFAULT_W_PER_LOGICAL_CPU:g} W x {logical} logical CPUs, codecarbon's default for an "
-        f"unknown CPU {model!r}; set {TDP_ENV_VAR} for a better figure)"
+    note = FALLBACK_NOTE.format(
+        watts=watts, per=DEFAULT_W_PER_LOGICAL_CPU, logical=logical, model=model, env=TDP_ENV_VAR
     )
+    return watts, note
 
 
 def idle_cpu_power_w(rated_w: float) -> tuple[float, str]:

@@ -18,7 +18,11 @@ points and writes every record into one results store. The grid uses the same do
 * **Tuning budget.** Every record of a sweep carries ``tuning: {configurations, sweep_id, grid}``: how many
   configurations the sweep tried, so the best of them is reported as "best of N configurations".
 * **Dask.** With ``dask=`` a scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``, each
-  point is one task on a worker; the records come back to the client, which is the store's only writer.
+  point is one task on a worker; the records come back to the client, which is the store's only writer,
+  however many workers there are (the store would also take several writers: each record is one locked
+  ``O_APPEND`` write). One task per worker thread is in flight at a time, the next submitted as one
+  finishes, so a client killed mid-sweep leaves ``interrupted`` records only for the points that were
+  running, and the same sweep run again completes just the missing points.
   ``dask_local=N`` starts a ``LocalCluster`` of N single-threaded workers — a demo, since they share this
   machine. The sweep warns when workers would run points side by side on one machine (a worker with
   several threads, several workers on one host).
@@ -52,6 +56,7 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -470,18 +475,39 @@ def _run_on_dask(
         if cluster is None:
             for note in concurrency_notes(client.scheduler_info().get("workers", {})):
                 say(note)
-        for point in points:
-            begin(point)
-        futures = {
-            client.submit(run_point, job, p.overrides, pure=False, key=f"point-{p.index}"): p for p in points
-        }
-        for future in as_completed(futures):
-            yield (futures[future], *_task_outcome(future, job, futures[future]))
+        yield from _windowed(client, points, job, begin, as_completed())
     finally:
         if owned:
             client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _windowed(
+    client: Any, points: list[_Point], job: _Job, begin: Callable[[_Point], None], pending: Any
+) -> Iterator[tuple[_Point, dict[str, Any], str | None]]:
+    """Keep one task per worker thread in flight (submitting the next as one finishes) and yield each
+    outcome. So the in-flight notes are the points actually running: a killed client leaves interrupted
+    records for those only, not for every point still queued, and its memory holds a window, not the grid.
+    Task keys carry a token of this sweep, so clients sharing a scheduler never collide."""
+    token, remaining, futures = uuid.uuid4().hex[:8], iter(points), {}
+
+    def fill() -> None:
+        window = max(sum(client.nthreads().values()), 1)  # workers may join or leave as the sweep runs
+        while len(futures) < window and (point := next(remaining, None)) is not None:
+            begin(point)
+            future = client.submit(
+                run_point, job, point.overrides, pure=False, key=f"point-{point.index}-{token}"
+            )
+            futures[future] = point
+            pending.add(future)
+
+    fill()
+    for future in pending:
+        point = futures.pop(future)
+        outcome = _task_outcome(future, job, point)
+        fill()
+        yield (point, *outcome)
 
 
 def concurrency_notes(workers: dict[str, dict[str, Any]]) -> list[str]:

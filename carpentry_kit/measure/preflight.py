@@ -66,17 +66,40 @@ def _software_problems(spec: Spec) -> list[tuple[tuple, str, str]]:
 
 def _resolve_device(spec: Spec, device: str | None) -> tuple[str, list[tuple[tuple, str, str]]]:
     use = spec.infrastructure.accelerator.use
-    if device is None and use == "none":
-        return "cpu", []
-    import torch
-
-    has_cuda = torch.cuda.is_available()
     if device is not None:
         return check_device_option(device), []
+    if use == "none":
+        return "cpu", []
+    has_cuda = not no_cuda_possible() and _torch_sees_cuda()  # torch only where a GPU driver could be
     if use == "required" and not has_cuda:
         loc = ("infrastructure", "accelerator", "use")
-        return "cpu", [(loc, "requires a CUDA accelerator, torch sees none here", "run on a GPU node")]
+        return "cpu", [(loc, "requires a CUDA accelerator, none is usable here", "run on a GPU node")]
     return ("cuda" if has_cuda else "cpu"), []
+
+
+# What a CUDA (or ROCm, which torch.cuda also drives) device needs on Linux: the NVIDIA driver's files, AMD's
+# kernel fusion driver, or WSL's GPU paravirtualisation device.
+_GPU_DRIVER_PATHS = ("/proc/driver/nvidia", "/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+
+
+def no_cuda_possible() -> bool:
+    """True when torch certainly sees no CUDA device here, known without importing torch (about a second):
+    torch is not installed, or this is macOS, or Linux without any GPU driver's device files. False means
+    "ask torch"."""
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("torch") is None or sys.platform == "darwin":
+        return True
+    if sys.platform.startswith("linux"):
+        return not any(os.path.exists(path) for path in _GPU_DRIVER_PATHS)
+    return False
+
+
+def _torch_sees_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def check_device_option(device: str) -> str:
@@ -86,10 +109,10 @@ def check_device_option(device: str) -> str:
         return device
     if not re.fullmatch(r"cuda(:\d+)?", device):
         raise UsageError(f"--device {device}: not a device — use cpu, cuda or cuda:N")
+    if no_cuda_possible() or not _torch_sees_cuda():
+        raise UsageError(f"--device {device}: torch sees no CUDA device here — use --device cpu")
     import torch
 
-    if not torch.cuda.is_available():
-        raise UsageError(f"--device {device}: torch sees no CUDA device here — use --device cpu")
     index = int(device.partition(":")[2] or 0)
     if index >= torch.cuda.device_count():
         count = torch.cuda.device_count()

@@ -19,7 +19,8 @@ from carpentry_kit.energy import (
     make_meter,
     rapl,
 )
-from carpentry_kit.energy.estimate import IDLE_ENV_VAR, TDP_ENV_VAR, EstimateMeter, known_cpu_tdp_w
+from carpentry_kit.energy.cpu_power import match_cpu
+from carpentry_kit.energy.estimate import IDLE_ENV_VAR, TDP_ENV_VAR, EstimateMeter
 from carpentry_kit.energy.nvml import NvmlMeter, PowerIntegrator, nvml_indices
 from carpentry_kit.errors import UsageError
 
@@ -133,10 +134,10 @@ def test_bad_rated_power_variable(monkeypatch: pytest.MonkeyPatch, value: str) -
 
 
 def test_known_cpu_table_matches_whole_model_names() -> None:
-    assert known_cpu_tdp_w("Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz") == ("Gold 6248", 150.0)
-    assert known_cpu_tdp_w("AMD EPYC 7763 64-Core Processor") == ("EPYC 7763", 280.0)
-    assert known_cpu_tdp_w("AMD Ryzen 5 3600X 6-Core Processor") is None  # not the 3600
-    assert known_cpu_tdp_w("AMD EPYC") is None
+    assert match_cpu("Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz").part == "Xeon Gold 6248"
+    assert match_cpu("AMD EPYC 7763 64-Core Processor").tdp_w == 280.0
+    assert match_cpu("AMD Ryzen 5 3600X 6-Core Processor").part != "Ryzen 5 3600"  # not the 3600
+    assert match_cpu("AMD EPYC").part == "EPYC 7763 (generation not named)"  # the family, not a part
 
 
 # ------------------------------------------------------------------ combining and choosing
