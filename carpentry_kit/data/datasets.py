@@ -113,7 +113,7 @@ def _counting(seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
 BUILTIN_DATASETS: dict[str, tuple[Callable[[int], tuple[np.ndarray, np.ndarray, dict[str, Any]]], str]] = {
     "digits": (_digits, "scikit-learn's 1,797 8x8 hand-written digits, 10 classes"),
     "heat-1d": (_heat_1d, "512 simulated 1-D heat-diffusion runs: initial profile -> profile at t=0.05"),
-    "counting": (_counting, "2,048 generated counting sequences of 24 tokens, for language models"),
+    "counting": (_counting, "all 192 counting sequences of 24 tokens (a tiny generated language), for language models"),
 }
 
 
