@@ -113,8 +113,28 @@ def _counting(seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
 BUILTIN_DATASETS: dict[str, tuple[Callable[[int], tuple[np.ndarray, np.ndarray, dict[str, Any]]], str]] = {
     "digits": (_digits, "scikit-learn's 1,797 8x8 hand-written digits, 10 classes"),
     "heat-1d": (_heat_1d, "512 simulated 1-D heat-diffusion runs: initial profile -> profile at t=0.05"),
-    "counting": (_counting, "all 192 counting sequences of 24 tokens (a tiny generated language), for language models"),
+    "counting": (
+        _counting,
+        "all 192 counting sequences of 24 tokens (a tiny generated language), for language models",
+    ),
 }
+
+
+# builtin generators a fresh draw (``fresh: {seed}``) gets new rows of the same distribution from
+REDRAWABLE = ("heat-1d",)
+_NOT_REDRAWABLE = {
+    "digits": "builtin:digits is a fixed set of 1,797 images",
+    "counting": "builtin:counting already holds every sequence of its language, so a new seed repeats them",
+}
+
+
+def fresh_draw_problem(source: str) -> str | None:
+    """Why ``source`` cannot be redrawn for a ``fresh`` draw (the message, with how to fix it), or None."""
+    name = source.removeprefix("builtin:")
+    if source.startswith("builtin:") and name in REDRAWABLE:
+        return None
+    why = _NOT_REDRAWABLE.get(name, f"{source} is not a generator this package can redraw")
+    return f"cannot draw fresh data: {why} — reserve a split instead, e.g. splits: {{train: 0.7, test: 0.15, fresh: 0.15}}"
 
 
 def builtin_datasets() -> dict[str, str]:
@@ -365,4 +385,34 @@ def load_dataset(ds: Dataset, spec_dir: Path, cache_dir: Path | None = None, see
         raise DatasetError(
             ds.name, "splits", f"split '{empty[0]}' is empty ({len(y)} rows in all)", "raise its fraction"
         )
+    if ds.fresh is not None:
+        X, y, splits = _with_fresh_draw(ds, X, y, splits, seed)
+        meta = {**meta, "fresh": {"seed": ds.fresh.seed, "rows": int(len(splits["fresh"]))}}
     return LoadedDataset(ds.name, ds.source, X, y, splits, stratify, meta)
+
+
+def _with_fresh_draw(
+    ds: Dataset, X: np.ndarray, y: np.ndarray, splits: dict[str, np.ndarray], seed: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The public rows plus a fresh draw from the builtin generator under ``ds.fresh.seed``, as split 'fresh'."""
+    assert ds.fresh is not None
+    problem = fresh_draw_problem(ds.source)
+    if problem is not None:
+        message, hint = problem.split(" — ", 1)
+        raise DatasetError(ds.name, "fresh", message, hint)
+    if ds.fresh.seed == seed:
+        raise DatasetError(
+            ds.name,
+            "fresh.seed",
+            f"{seed} is the task's seed, so the draw repeats the public data",
+            "pick another seed",
+        )
+    fresh_X, fresh_y, _ = _load_builtin(ds, ds.fresh.seed)
+    test = splits.get("test", next(iter(splits.values())))
+    rows = min(ds.fresh.rows or len(test), len(fresh_X))
+    fresh_rows = np.arange(len(X), len(X) + rows)
+    return (
+        np.concatenate([X, fresh_X[:rows]]),
+        np.concatenate([y, fresh_y[:rows]]),
+        {**splits, "fresh": fresh_rows},
+    )

@@ -64,6 +64,7 @@ th{background:#eef2f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 pre{background:#f6f8fa;padding:.8em;overflow:auto;font-size:.85em}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:.85em;color:#555}
 .note{background:#f3f6fa;border-left:4px solid #345;padding:.5em 1em}
+.flag{background:#fde8e8;border-left:4px solid #a4161a;padding:.5em 1em}
 """
 
 
@@ -143,7 +144,7 @@ def render_html(
         mine = [record for record in records if record["benchmark"] == benchmark]
         rows = frame[frame["benchmark"] == benchmark]
         rows = rows.drop(columns=[c for c in override_columns(rows) if rows[c].isna().all()])
-        body += [f"<h2>{_e(benchmark)}</h2>", _spec_section(mine), _results_table(mine)]
+        body += [f"<h2>{_e(benchmark)}</h2>", _spec_section(mine), _results_table(mine), _fresh_section(mine)]
         body += [_comparison_section(rows, mine, baseline), _plots_section(rows, mine)]
     body += ["<h2>System</h2>", _systems(records)]
     return (
@@ -295,6 +296,45 @@ def _results_table(records: list[dict[str, Any]]) -> str:
         + _table(headers, rows, escape=False)
         + (unstable_note_html() if unstable else "")
     )
+
+
+def _fresh_section(records: list[dict[str, Any]]) -> str:
+    """Quality on the public test split against fresh data, per run and metric; flagged runs called out."""
+    with_fresh = [record for record in records if record.get("fresh")]
+    if not with_fresh:
+        return ""
+    headers = ["run", "metric", "public", "fresh", "gap (fresh - public) [95% CI]", "samples", "target met"]
+    rows = [
+        [
+            record["run_id"][:12],
+            name,
+            f"{gap['public']:.4g}",
+            f"{gap['fresh']:.4g}",
+            f"{gap['gap']:+.3g} [{gap['gap_ci'][0]:+.3g}, {gap['gap_ci'][1]:+.3g}]",
+            f"{gap['n_public']} / {gap['n_fresh']}",
+            _met_text(gap),
+        ]
+        for record in with_fresh
+        for name, gap in record["fresh"]["metrics"].items()
+    ]
+    flags = "".join(
+        f"<p class='flag'><b>FLAGGED</b> run {_e(record['run_id'][:12])}: {_e(record['fresh']['reason'])}</p>"
+        for record in with_fresh
+        if record["fresh"].get("flagged")
+    )
+    return (
+        "<h3>Fresh data</h3><p>Quality on the public test split and on data no one tuned or trained on (a fresh"
+        " draw or a reserved split); an interval that excludes 0 is a gap the run's samples support.</p>"
+        + flags
+        + _table(headers, rows)
+    )
+
+
+def _met_text(gap: dict[str, Any]) -> str:
+    if gap["target"] is None:
+        return "no target"
+    yes_no = {True: "yes", False: "no"}
+    return f"public {yes_no[gap['met_public']]}, fresh {yes_no[gap['met_fresh']]}"
 
 
 def _metric_header(records: list[dict[str, Any]], name: str) -> str:

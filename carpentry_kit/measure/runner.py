@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from carpentry_kit.measure.fresh import fresh_gap, needs_fresh
 from carpentry_kit.measure.harness import Harness, Measurement, QualityTarget
 from carpentry_kit.measure.loadgen import LoadGenEngine, harness_floor, uses_loadgen
 from carpentry_kit.measure.memory import PeakMemory
@@ -190,6 +191,8 @@ class _Run:
         self.log.start("run_start")
         with _progress_bar(self.harness, self.spec, self.show_progress):
             self.harness.run()
+        if needs_fresh(self.spec):  # untimed, after the run: public test split against fresh data
+            self.record.fresh = fresh_gap(self.spec, workload)
 
     def _engine(self, workload: TimedWorkload, meter: WindowMeter) -> Harness | LoadGenEngine:
         """MLPerf's LoadGen for an inference workload's scenarios; the harness's loops for the others."""

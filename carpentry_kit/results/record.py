@@ -9,6 +9,9 @@ Record format history (``record_version``) — bump the version and add an upgra
        (a sweep's tuning budget: ``{configurations, sweep_id, grid}``; null for a single run) added. Older
        records become ``open`` — every MLLOG file they wrote said ``submission_division: open`` and no
        override was restricted — with ``overrides_tunable`` and ``tuning`` null (not known).
+    4: ``fresh`` added: quality on the public test split and on fresh data, the gap with its interval, and
+       ``flagged`` when a target is met on the public split only (``measure/fresh.py``); null when the spec
+       has no fresh data, as for every older record.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from carpentry_kit.spec.model import Spec
 
-RECORD_VERSION = 3
+RECORD_VERSION = 4
 STORE_FILE = "runs.jsonl"
 RUNNING_DIR = "running"  # notes of runs in progress, one JSON file per run
 MLLOG_DIR = "mllog"  # MLPerf-style event logs, one file per run
@@ -50,7 +53,16 @@ def _add_division(record: dict[str, Any]) -> dict[str, Any]:
     return dict(record, record_version=3, division="open", overrides_tunable=None, tuning=None)
 
 
-_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _mb_to_mib, 2: _add_division}
+def _add_fresh(record: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 -> 4: no fresh-data section (older runs measured none)."""
+    return dict(record, record_version=4, fresh=None)
+
+
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: _mb_to_mib,
+    2: _add_division,
+    3: _add_fresh,
+}
 
 
 def utc_now() -> str:
@@ -83,6 +95,9 @@ class RunRecord:
     peak_memory_mib: float | None = None
     loadgen: dict[str, Any] | None = (
         None  # inference scenarios: LoadGen's results per test, the harness floor
+    )
+    fresh: dict[str, Any] | None = (
+        None  # quality on public vs fresh data, the gap, flagged (measure/fresh.py)
     )
     system: dict[str, Any] = field(default_factory=dict)
     software: dict[str, Any] = field(default_factory=dict)
@@ -174,6 +189,7 @@ _FIELD_TYPES: dict[str, tuple[type | None, ...]] = {
     "division": (str,),
     "overrides_tunable": (bool, None),
     "tuning": (dict, None),
+    "fresh": (dict, None),
 }
 
 

@@ -147,6 +147,24 @@ def division_lines(record: dict[str, Any]) -> list[str]:
     return lines
 
 
+def fresh_lines(record: dict[str, Any]) -> list[str]:
+    """Quality on the public test split against fresh data, each gap with its interval, and the flag:
+    ``fresh data: test_accuracy 0.985 public, 0.981 fresh, gap -0.0038 (95% CI [-0.026, 0.018]; 270 and 268
+    samples)``."""
+    fresh = record.get("fresh")
+    if not fresh:
+        return []
+    lines = [
+        f"fresh data: {name} {gap['public']:.4g} public, {gap['fresh']:.4g} fresh, gap {gap['gap']:+.2g}"
+        f" ({gap['confidence']:.0%} CI [{gap['gap_ci'][0]:+.2g}, {gap['gap_ci'][1]:+.2g}];"
+        f" {gap['n_public']} and {gap['n_fresh']} samples)"
+        for name, gap in fresh["metrics"].items()
+    ]
+    if fresh.get("flagged"):
+        lines.append(f"FLAGGED: {fresh['reason']}")
+    return lines
+
+
 def tuning_text(tuning: dict[str, Any]) -> str:
     """``12 configurations``: a tuning budget's size."""
     n = tuning.get("configurations", 0)
@@ -160,7 +178,7 @@ def _clip(text: str, width: int = 40) -> str:
 def _footer(record: dict[str, Any]) -> list[str]:
     """Division, overrides, peak memory and the error, if any: the lines between the energy and the verdict."""
     peak = record.get("peak_memory_mib")
-    lines = [*division_lines(record)]
+    lines = [*fresh_lines(record), *division_lines(record)]
     lines.append(f"peak memory: {peak:.0f} MiB" if peak is not None else "peak memory: not measured")
     if record.get("error"):
         lines.append(f"error: {record['error']}")

@@ -195,6 +195,20 @@ class Infrastructure(_Section):
     container: str | None = Field(None, description="Optional container image, e.g. docker.io/org/img:tag.")
 
 
+FRESH_SPLIT = "fresh"  # the held-out split no one tunes on: drawn anew from a generator, or reserved rows
+
+
+class FreshDraw(_Section):
+    """New test data of the same distribution, drawn from a ``builtin:`` generator with another seed."""
+
+    seed: int = Field(
+        ..., ge=0, description="Seed of the fresh draw; use one the public data was not made with."
+    )
+    rows: int | None = Field(
+        None, ge=2, description="Rows to draw (default: as many as the test split holds)."
+    )
+
+
 class Dataset(_Section):
     name: str = Field(..., pattern=NAME_PATTERN)
     source: str = Field(..., description="builtin:<name>, a path relative to the spec, or an http(s) URL.")
@@ -205,6 +219,14 @@ class Dataset(_Section):
     splits: dict[str, float] = Field(
         default_factory=lambda: {"train": 0.8, "test": 0.2},
         description="Split name -> fraction of the data; fractions add up to 1.",
+    )
+    fresh: FreshDraw | None = Field(
+        None,
+        description=(
+            "Fresh test data, drawn anew from a builtin generator (`fresh: {seed: 7}`); a run reports quality on"
+            " the public test split and on the fresh data, and the gap. Datasets that cannot be redrawn reserve"
+            " a split named `fresh` instead."
+        ),
     )
     license: str = Field("unknown")
     croissant: str | None = Field(
@@ -246,7 +268,22 @@ class Dataset(_Section):
             raise FieldError(
                 ("sha256",), "sha256 is required for a path or URL source — add `sha256: <64 hex digits>`"
             )
+        if self.fresh is not None:
+            from carpentry_kit.data.datasets import fresh_draw_problem
+
+            problem = fresh_draw_problem(self.source)
+            if problem is not None:
+                raise FieldError(("fresh",), problem)
+        if self.fresh is not None and FRESH_SPLIT in self.splits:
+            raise FieldError(
+                ("fresh",),
+                "the dataset has a reserved 'fresh' split and a fresh draw — keep one of them",
+            )
         return self
+
+    def has_fresh(self) -> bool:
+        """Whether a run measures quality on fresh data too (a fresh draw or a reserved split)."""
+        return self.fresh is not None or FRESH_SPLIT in self.splits
 
 
 class Task(_Section):

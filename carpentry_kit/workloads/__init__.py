@@ -63,6 +63,8 @@ class Workload(abc.ABC):
     minimums: ClassVar[dict[str, float]] = {}  # parameter -> smallest value allowed
     token_metrics: ClassVar[bool] = False  # True for a workload that generates tokens (``generate``)
     inference: ClassVar[bool] = False  # answers queries: LoadGen runs its inference scenarios
+    # quality metric -> how its per-sample values aggregate: "mean" (default) or "exp_mean" (perplexity)
+    quality_statistics: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self, params: dict[str, Any], datasets: dict[str, LoadedDataset], device: str = "cpu", seed: int = 0
@@ -103,6 +105,16 @@ class Workload(abc.ABC):
     @abc.abstractmethod
     def evaluate(self) -> dict[str, float]:
         """Untimed quality metrics, named as in ``quality_metrics``."""
+
+    def sample_quality(self, split: str) -> dict[str, Any]:
+        """Untimed: each quality metric's per-sample values (a numpy array) on ``split`` — ``"test"`` (the
+        public split ``evaluate`` scores) or ``"fresh"`` (data no one tuned on). A metric is the aggregate of
+        its values (``quality_statistics``). Workloads without per-sample quality raise ``WorkloadError``."""
+        raise WorkloadError(f"workload '{self.name}' has no per-sample quality, so no fresh-data gap")
+
+    def quality_statistic(self, metric: str) -> str:
+        """How ``metric``'s per-sample values aggregate: ``"mean"`` or ``"exp_mean"``."""
+        return self.quality_statistics.get(metric, "mean")
 
     @abc.abstractmethod
     def reset(self, seed: int) -> None:

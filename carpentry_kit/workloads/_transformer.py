@@ -91,8 +91,9 @@ def train(model: TinyGPT, sequences: torch.Tensor, steps: int, batch: int, rate:
 
 
 @torch.no_grad()
-def perplexity(model: TinyGPT, sequences: torch.Tensor, skip: int = 0) -> float:
-    """exp(mean next-token cross-entropy) over ``sequences``, ignoring the first ``skip`` targets."""
+def sequence_nll(model: TinyGPT, sequences: torch.Tensor, skip: int = 0) -> torch.Tensor:
+    """Each sequence's mean next-token cross-entropy (nats per token), ignoring the first ``skip`` targets."""
     logits = model(sequences[:, :-1])[:, skip:]
     targets = sequences[:, 1 + skip :]
-    return math.exp(float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))))
+    losses = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+    return losses.mean(dim=1)

@@ -51,9 +51,10 @@ class _Classifier(SupervisedNet):
 
         return nn.CrossEntropyLoss()
 
-    def evaluate(self) -> dict[str, float]:
-        predicted = self.predict_test().argmax(dim=1)
-        return {"test_accuracy": float((predicted == self.test_data[1]).float().mean())}
+    def sample_quality(self, split: str) -> dict[str, Any]:
+        """1 for each image of ``split`` classified right, 0 for each wrong (their mean: the accuracy)."""
+        predicted = self.predict_split(split).argmax(dim=1)
+        return {"test_accuracy": (predicted == self.held_out[split][1]).float().cpu().numpy()}
 
 
 @register_workload

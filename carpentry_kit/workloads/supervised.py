@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 TRAIN_SPLIT = "train"
 EVALUATION_SPLITS = ("test", "validation", "val")
+FRESH_SPLIT = "fresh"
 # Training a network costs about three forward passes per sample (forward, then backward for
 # activations and weights), the usual 6-flop-per-weight estimate.
 TRAINING_FLOP_PER_FORWARD_FLOP = 3.0
@@ -41,11 +42,18 @@ class SupervisedNet(Workload):
 
         ds = self.dataset(self.preferred_dataset)
         train_X, train_y = self._split(ds, (TRAIN_SPLIT,))
-        test_X, test_y = self._split(ds, EVALUATION_SPLITS)
-        train_X, test_X = _nn.standardize(train_X.reshape(len(train_X), -1), test_X.reshape(len(test_X), -1))
+        held_out = {"test": self._split(ds, EVALUATION_SPLITS)}
+        if FRESH_SPLIT in ds.splits:
+            held_out[FRESH_SPLIT] = ds.split(FRESH_SPLIT)
+        flat = [X.reshape(len(X), -1) for X, _ in held_out.values()]
+        train_X, *flat = _nn.standardize(train_X.reshape(len(train_X), -1), *flat)
         self._outputs = self.prepare_targets(ds.y)
         self.train_data = (_nn.to_device(train_X, self.device), self.target_tensor(train_y))
-        self.test_data = (_nn.to_device(test_X, self.device), self.target_tensor(test_y))
+        self.held_out = {
+            name: (_nn.to_device(X, self.device), self.target_tensor(y))
+            for name, X, (_, y) in zip(held_out, flat, held_out.values(), strict=True)
+        }
+        self.test_data = self.held_out["test"]
         self.reset(self.seed)
 
     def reset(self, seed: int) -> None:
@@ -78,9 +86,23 @@ class SupervisedNet(Workload):
         return self.params["batch_size"]
 
     def predict_test(self) -> Any:
+        return self.predict_split("test")
+
+    def predict_split(self, split: str) -> Any:
+        """The network's outputs on a held-out split (``test`` or ``fresh``)."""
         from carpentry_kit.workloads import _nn
 
-        return _nn.predict(self.model, self.test_data[0])
+        if split not in self.held_out:
+            raise WorkloadError(
+                f"workload '{self.name}' has no '{split}' split (it has {', '.join(self.held_out)})"
+            )
+        return _nn.predict(self.model, self.held_out[split][0])
+
+    def evaluate(self) -> dict[str, float]:
+        """Quality on the test split: the mean of each metric's per-sample values."""
+        return {
+            name: float(values.mean(dtype="float64")) for name, values in self.sample_quality("test").items()
+        }
 
     def max_steps(self) -> int | None:
         return self.params.get("max_epochs")

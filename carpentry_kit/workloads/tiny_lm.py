@@ -12,6 +12,7 @@ against the counting rule) — the accuracy check of LoadGen's accuracy mode.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +45,7 @@ class TinyLM(Workload):
     minimums = {"width": 8, "layers": 1, "heads": 1, "train_steps": 0, "train_batch": 1, "batch_size": 1,
                 "prompt_tokens": 3, "output_tokens": 1, "learning_rate": 1e-9}  # fmt: skip
     quality_metrics = {"perplexity": "ratio", "generation_accuracy": "fraction"}
+    quality_statistics = {"perplexity": "exp_mean"}  # per sequence: mean negative log-likelihood
     token_metrics = True  # TTFT, TPOT, tokens per second and energy per token
     inference = True
 
@@ -80,6 +82,9 @@ class TinyLM(Workload):
         self.model = self.model.to(self.device, self.dtype)
         self.test = torch.as_tensor(test, device=self.device)
         self.prompts = self.test[:, : p["prompt_tokens"]]
+        self.held_out = {"test": self.test}
+        if "fresh" in ds.splits:
+            self.held_out["fresh"] = torch.as_tensor(ds.split("fresh")[0], device=self.device)
         self.generated: dict[int, Tokens] = {}
 
     def reset(self, seed: int) -> None:
@@ -92,10 +97,16 @@ class TinyLM(Workload):
 
     def generate(self, rows: list[int], on_first_token: Callable[[Tokens], None] | None = None) -> Tokens:
         """Greedy generation of ``output_tokens`` for the prompts ``rows`` (one batch); the output tokens."""
+        generated = self._greedy(self.prompts[rows], on_first_token)
+        for row, sequence in zip(rows, generated, strict=True):
+            self.generated[row] = sequence
+        return generated
+
+    def _greedy(self, tokens: Tokens, on_first_token: Callable[[Tokens], None] | None = None) -> Tokens:
+        """Greedy generation of ``output_tokens`` after each prompt of ``tokens`` (one batch)."""
         import torch
 
         with torch.inference_mode():
-            tokens = self.prompts[rows]
             cache: list | None = [] if self.params["kv_cache"] else None
             logits = self.model(tokens, cache)
             out = [logits[:, -1].argmax(-1)]
@@ -110,8 +121,6 @@ class TinyLM(Workload):
                 out.append(logits[:, -1].argmax(-1))
             generated = torch.stack(out, 1)
             self.sync()
-        for row, sequence in zip(rows, generated, strict=True):
-            self.generated[row] = sequence
         return generated
 
     def generate_sample(self, index: int, on_first_token: Callable[[Tokens], None] | None = None) -> Tokens:
@@ -134,21 +143,45 @@ class TinyLM(Workload):
 
     # ---------------------------------------------------------------- quality and work
     def evaluate(self) -> dict[str, float]:
+        """Perplexity of the test text and the accuracy of the tokens generated during the run."""
         import numpy as np
-
-        from carpentry_kit.data.counting_corpus import continuation
-        from carpentry_kit.workloads import _transformer
 
         if not self.generated:
             self.generate(list(range(min(64, self.sample_count()))))
         rows = sorted(self.generated)
-        prompts = self.prompts[rows].cpu().numpy()
         produced = np.stack([self.generated[row].cpu().numpy() for row in rows])
-        expected = continuation(prompts, produced.shape[1], self.numbers)
+        correct = self._correct_tokens(self.prompts[rows].cpu().numpy(), produced)
+        perplexity = math.exp(float(self._nll(self.test).mean()))
+        return {"perplexity": perplexity, "generation_accuracy": float(correct.mean())}
+
+    def sample_quality(self, split: str) -> dict[str, Any]:
+        """Per sequence of ``split``: its mean negative log-likelihood (nats per token; exp of their mean is
+        the perplexity) and the fraction of its greedily generated tokens the counting rule expects."""
+        if split not in self.held_out:
+            raise WorkloadError(
+                f"workload '{self.name}' has no '{split}' split (it has {', '.join(self.held_out)})"
+            )
+        sequences = self.held_out[split]
+        prompts = sequences[:, : self.params["prompt_tokens"]]
+        produced = self._greedy(prompts).cpu().numpy()
+        correct = self._correct_tokens(prompts.cpu().numpy(), produced)
+        return {"perplexity": self._nll(sequences), "generation_accuracy": correct.mean(axis=1)}
+
+    def _correct_tokens(self, prompts: Any, produced: Any) -> Any:
+        """Which generated tokens (``produced``, one row per prompt) the counting rule expects."""
+        from carpentry_kit.data.counting_corpus import continuation
+
+        return produced == continuation(prompts, produced.shape[1], self.numbers)
+
+    def _nll(self, sequences: Tokens) -> Any:
+        """Each sequence's mean negative log-likelihood from the second number on (the tokens the rule
+        determines), computed in float32."""
+        from carpentry_kit.workloads import _transformer
+
         model = self.model.float()
-        ppl = _transformer.perplexity(model, self.test, skip=2)  # from the second number on: the rule
+        nll = _transformer.sequence_nll(model, sequences, skip=2).cpu().numpy()
         self.model = model.to(self.dtype)
-        return {"perplexity": ppl, "generation_accuracy": float((produced == expected).mean())}
+        return nll
 
     def work_per_sample(self) -> dict[str, float]:
         """Forward flop of one sample's generation (2 per weight per token read) and its weight reads."""
