@@ -154,7 +154,7 @@ def load_datasets(spec: Spec, spec_path: str | None) -> dict[str, Any]:
         try:
             loaded[dataset.name] = load_dataset(dataset, spec_dir, seed=spec.task.seed)
         except DatasetError as error:
-            raise_problems(spec, [(("datasets", index, error.key), error.message, error.hint)])
+            raise_problems(spec, [(("datasets", index, *error.key.split(".")), error.message, error.hint)])
     return loaded
 
 
