@@ -98,7 +98,7 @@ def test_datasets_that_cannot_be_redrawn_are_refused_at_the_fields_line():
 
 def test_a_fresh_draw_with_the_tasks_own_seed_is_refused(tmp_path):
     spec = load_spec(HEAT_FRESH.replace("seed: 11", "seed: 0"))
-    with pytest.raises(ValueError, match=r"<text>:7:19: datasets\[0\].fresh.seed: 0 is the task's seed"):
+    with pytest.raises(SpecError, match=r"<text>:7:19: datasets\[0\].fresh.seed: 0 is the task's seed"):
         ck.run(spec, out=tmp_path, energy="estimate", progress=False)
     assert not (tmp_path / "runs.jsonl").exists()  # bad input: nothing recorded
 
