@@ -22,7 +22,8 @@ EPILOG = """\
 Exact duplicates: a row whose X and y bytes equal a training row's. Near duplicates: for integer token
 sequences, a word 5-gram Jaccard similarity of at least 0.8 with a training row (the highest similarity is
 shown, so a near miss is visible); for numeric rows, the same cell of a grid 0.01 standard deviations wide
-per feature. Examples are (row, training row) pairs of dataset row indices.
+per feature (defaults; change them with --ngram, --threshold and --tolerance). Examples are (row, training
+row) pairs of dataset row indices.
 
 examples:
   carpentry overlap carpentry_kit/examples/*.yaml

@@ -15,7 +15,8 @@ validation, fresh, ...) and returns one ``SplitOverlap`` per split:
   cell. Rows that collide differ by less than one cell in every feature; rows closer than half a cell in
   every feature usually, but not always, collide.
 
-A near duplicate that is also exact is counted once, as exact.
+Near duplicates compare ``X`` only, so a copy of a training input under another label counts as near. A near
+duplicate that is also exact is counted once, as exact.
 """
 
 from __future__ import annotations
