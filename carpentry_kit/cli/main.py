@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "turn an MLCommons Science collection entry into a spec skeleton",
     ),
     "croissant": ("carpentry_kit.cli.spec_commands", "write Croissant metadata for a spec's file dataset"),
+    "overlap": (
+        "carpentry_kit.cli.data_commands",
+        "find training rows repeated (exactly or nearly) in a spec's test and other splits",
+    ),
     "workloads": ("carpentry_kit.cli.run_commands", "list the registered workloads and their parameters"),
     "run": (
         "carpentry_kit.cli.run_commands",
