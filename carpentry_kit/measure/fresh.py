@@ -33,13 +33,17 @@ def fresh_gap(spec: Spec, workload: Any) -> dict[str, Any]:
     """The record's ``fresh`` section: per quality metric the public and fresh values, the gap and its
     interval, the sample counts and the target met on each; ``flagged`` and its reason."""
     public, fresh = workload.sample_quality("test"), workload.sample_quality("fresh")
+    names = [metric.name for metric in spec.metrics if metric.kind == "quality" and metric.name in public]
+    finite = [name for name in names if np.isfinite(public[name]).all() and np.isfinite(fresh[name]).all()]
     metrics = {
-        metric.name: _metric_gap(metric, public[metric.name], fresh[metric.name], workload)
-        for metric in spec.metrics
-        if metric.kind == "quality" and metric.name in public
+        name: _metric_gap(spec.metric(name), public[name], fresh[name], workload)  # type: ignore[arg-type]
+        for name in finite
     }
     flagged = [name for name, gap in metrics.items() if gap["met_public"] and gap["met_fresh"] is False]
-    return {"metrics": metrics, "flagged": bool(flagged), "reason": _reason(flagged, metrics)}
+    section = {"metrics": metrics, "flagged": bool(flagged), "reason": _reason(flagged, metrics)}
+    if len(finite) < len(names):  # a diverged model: NaN quality has no gap (the run records the failure)
+        section["not_finite"] = [name for name in names if name not in finite]
+    return section
 
 
 def _metric_gap(metric: Metric, public: np.ndarray, fresh: np.ndarray, workload: Any) -> dict[str, Any]:
