@@ -88,6 +88,7 @@ PERFORMANCE_UNITS: dict[str, dict[str, str]] = {
     "time-to-quality": {"time_to_target_s": "s", "epochs_to_target": "epochs", "throughput": "samples/s"},
 }
 # Scenarios MLPerf's LoadGen runs (the inference scenarios).
+FRESH_SPLIT = "fresh"  # the held-out split no one tunes on: a fresh draw, or reserved rows (measure/fresh.py)
 LOADGEN_SCENARIOS = ("single-stream", "multi-stream", "server", "offline")
 # What a token-generating workload (``token_metrics = True``) adds, with MLPerf Inference's LLM definitions:
 # time to first token, time per output token (after the first), output tokens per second, energy per token.

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from carpentry_kit.errors import UsageError, close_match
+from carpentry_kit.ontology import FRESH_SPLIT
 
 if TYPE_CHECKING:
     from carpentry_kit.spec.model import Dataset
@@ -128,13 +129,16 @@ _NOT_REDRAWABLE = {
 }
 
 
-def fresh_draw_problem(source: str) -> str | None:
-    """Why ``source`` cannot be redrawn for a ``fresh`` draw (the message, with how to fix it), or None."""
+def fresh_draw_problem(source: str) -> tuple[str, str] | None:
+    """Why ``source`` cannot be redrawn for a ``fresh`` draw, and how to fix it: ``(message, hint)``; or None."""
     name = source.removeprefix("builtin:")
     if source.startswith("builtin:") and name in REDRAWABLE:
         return None
     why = _NOT_REDRAWABLE.get(name, f"{source} is not a generator this package can redraw")
-    return f"cannot draw fresh data: {why} — reserve a split instead, e.g. splits: {{train: 0.7, test: 0.15, fresh: 0.15}}"
+    return (
+        f"cannot draw fresh data: {why}",
+        "reserve a split instead, e.g. splits: {train: 0.7, test: 0.15, fresh: 0.15}",
+    )
 
 
 def builtin_datasets() -> dict[str, str]:
@@ -387,7 +391,7 @@ def load_dataset(ds: Dataset, spec_dir: Path, cache_dir: Path | None = None, see
         )
     if ds.fresh is not None:
         X, y, splits = _with_fresh_draw(ds, X, y, splits, seed)
-        meta = {**meta, "fresh": {"seed": ds.fresh.seed, "rows": int(len(splits["fresh"]))}}
+        meta = {**meta, "fresh": {"seed": ds.fresh.seed, "rows": int(len(splits[FRESH_SPLIT]))}}
     return LoadedDataset(ds.name, ds.source, X, y, splits, stratify, meta)
 
 
@@ -398,8 +402,7 @@ def _with_fresh_draw(
     assert ds.fresh is not None
     problem = fresh_draw_problem(ds.source)
     if problem is not None:
-        message, hint = problem.split(" — ", 1)
-        raise DatasetError(ds.name, "fresh", message, hint)
+        raise DatasetError(ds.name, "fresh", *problem)
     if ds.fresh.seed == seed:
         raise DatasetError(
             ds.name,
@@ -414,5 +417,5 @@ def _with_fresh_draw(
     return (
         np.concatenate([X, fresh_X[:rows]]),
         np.concatenate([y, fresh_y[:rows]]),
-        {**splits, "fresh": fresh_rows},
+        {**splits, FRESH_SPLIT: fresh_rows},
     )

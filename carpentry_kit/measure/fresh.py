@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from carpentry_kit.ontology import FRESH_SPLIT
 from carpentry_kit.stats import bootstrap_difference_ci, exp_mean
 
 if TYPE_CHECKING:
@@ -32,17 +33,14 @@ def needs_fresh(spec: Spec) -> bool:
 def fresh_gap(spec: Spec, workload: Any) -> dict[str, Any]:
     """The record's ``fresh`` section: per quality metric the public and fresh values, the gap and its
     interval, the sample counts and the target met on each; ``flagged`` and its reason."""
-    public, fresh = workload.sample_quality("test"), workload.sample_quality("fresh")
-    names = [metric.name for metric in spec.metrics if metric.kind == "quality" and metric.name in public]
-    finite = [name for name in names if np.isfinite(public[name]).all() and np.isfinite(fresh[name]).all()]
-    metrics = {
-        name: _metric_gap(spec.metric(name), public[name], fresh[name], workload)  # type: ignore[arg-type]
-        for name in finite
-    }
+    public, fresh = workload.sample_quality("test"), workload.sample_quality(FRESH_SPLIT)
+    quality = [metric for metric in spec.metrics if metric.kind == "quality" and metric.name in public]
+    finite = [m for m in quality if np.isfinite(public[m.name]).all() and np.isfinite(fresh[m.name]).all()]
+    metrics = {m.name: _metric_gap(m, public[m.name], fresh[m.name], workload) for m in finite}
     flagged = [name for name, gap in metrics.items() if gap["met_public"] and gap["met_fresh"] is False]
     section = {"metrics": metrics, "flagged": bool(flagged), "reason": _reason(flagged, metrics)}
-    if len(finite) < len(names):  # a diverged model: NaN quality has no gap (the run records the failure)
-        section["not_finite"] = [name for name in names if name not in finite]
+    if len(finite) < len(quality):  # a diverged model: NaN quality has no gap (the run records the failure)
+        section["not_finite"] = [m.name for m in quality if m not in finite]
     return section
 
 

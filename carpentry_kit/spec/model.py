@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from carpentry_kit.errors import Loc, Problem, field_path
-from carpentry_kit.ontology import BENCHMARK_TYPES, VOCABULARIES, Scenario, closest_term
+from carpentry_kit.ontology import BENCHMARK_TYPES, FRESH_SPLIT, VOCABULARIES, Scenario, closest_term
 
 SPEC_VERSION = 1
 
@@ -195,9 +195,6 @@ class Infrastructure(_Section):
     container: str | None = Field(None, description="Optional container image, e.g. docker.io/org/img:tag.")
 
 
-FRESH_SPLIT = "fresh"  # the held-out split no one tunes on: drawn anew from a generator, or reserved rows
-
-
 class FreshDraw(_Section):
     """New test data of the same distribution, drawn from a ``builtin:`` generator with another seed."""
 
@@ -273,7 +270,7 @@ class Dataset(_Section):
 
             problem = fresh_draw_problem(self.source)
             if problem is not None:
-                raise FieldError(("fresh",), problem)
+                raise FieldError(("fresh",), " — ".join(problem))
         if self.fresh is not None and FRESH_SPLIT in self.splits:
             raise FieldError(
                 ("fresh",),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, Any
 
+from carpentry_kit.ontology import FRESH_SPLIT
 from carpentry_kit.workloads import Workload, WorkloadError
 
 if TYPE_CHECKING:
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 
 TRAIN_SPLIT = "train"
 EVALUATION_SPLITS = ("test", "validation", "val")
-FRESH_SPLIT = "fresh"
 # Training a network costs about three forward passes per sample (forward, then backward for
 # activations and weights), the usual 6-flop-per-weight estimate.
 TRAINING_FLOP_PER_FORWARD_FLOP = 3.0

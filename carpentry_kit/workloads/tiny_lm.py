@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from carpentry_kit.ontology import FRESH_SPLIT
 from carpentry_kit.workloads import Workload, WorkloadError, register_workload
 
 Tokens = Any  # a 1-D array of token ids
@@ -83,8 +84,8 @@ class TinyLM(Workload):
         self.test = torch.as_tensor(test, device=self.device)
         self.prompts = self.test[:, : p["prompt_tokens"]]
         self.held_out = {"test": self.test}
-        if "fresh" in ds.splits:
-            self.held_out["fresh"] = torch.as_tensor(ds.split("fresh")[0], device=self.device)
+        if FRESH_SPLIT in ds.splits:
+            self.held_out[FRESH_SPLIT] = torch.as_tensor(ds.split(FRESH_SPLIT)[0], device=self.device)
         self.generated: dict[int, Tokens] = {}
 
     def reset(self, seed: int) -> None:
