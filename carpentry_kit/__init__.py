@@ -63,6 +63,7 @@ _API: dict[str, str] = {
     "list_workloads": "carpentry_kit.workloads",
     "load_dataset": "carpentry_kit.data.datasets",
     "DatasetError": "carpentry_kit.data.datasets",
+    "find_overlap": "carpentry_kit.data.overlap",
     # results
     "load_results": "carpentry_kit.results.frame",
     "ResultStore": "carpentry_kit.results.store",
