@@ -24,7 +24,7 @@ def fresh_release(tmp_path_factory) -> Path:
     return release
 
 
-LESSONS = [f"lesson{n:02d}" for n in [*range(1, 10), 11]]
+LESSONS = [f"lesson{n:02d}" for n in range(1, 12)]
 ASSESSMENT = ["assessment-post", "assessment-pre"]  # the concept inventory, before and after (test_assess.py)
 
 
